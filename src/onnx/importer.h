@@ -1,0 +1,45 @@
+// ONNX model -> Kiln graph: maps values and initializers, inlines model-local
+// functions, upgrades older opset forms, infers every value's type and shape,
+// and folds shape arithmetic (Shape -> Gather -> Concat -> Reshape chains) to
+// constants. Every unsupported op is reported in one error.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/limits.h"
+#include "base/status.h"
+#include "ir/graph.h"
+#include "onnx/onnx_model.h"
+
+namespace kiln {
+
+struct ImportOptions {
+  Limits limits;
+  // Static sizes for inputs ("input" -> {1,3,224,224}); replaces symbolic dims.
+  std::map<std::string, std::vector<int64_t>> input_shapes;
+  bool fold_constants = true;
+};
+
+struct UnsupportedNode {
+  std::string node, op, domain;
+  int64_t opset = 0;
+  std::string reason;
+};
+
+struct ImportedModel {
+  std::unique_ptr<Graph> graph;
+  onnx::ModelProto proto;                  // keeps the mapped file alive
+  std::map<std::string, int64_t> opsets;  // domain -> version
+  std::vector<UnsupportedNode> unsupported;  // filled when import stops on them
+};
+
+// Imports a model file. With unsupported ops, fails with one message listing
+// all of them (node name, op, domain, opset).
+Expected<ImportedModel> import_onnx_file(const std::string& path, const ImportOptions& options = {});
+Expected<ImportedModel> import_onnx_model(onnx::ModelProto model, const std::string& model_dir,
+                                          const ImportOptions& options = {});
+
+}  // namespace kiln

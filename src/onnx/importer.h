@@ -32,9 +32,13 @@ struct UnsupportedNode {
 struct ImportedModel {
   std::unique_ptr<Graph> graph;
   onnx::ModelProto proto;                  // keeps the mapped file alive
-  std::map<std::string, int64_t> opsets;  // domain -> version
-  std::vector<UnsupportedNode> unsupported;  // filled when import stops on them
+  std::map<std::string, int64_t> opsets;  // domain -> version ("" = ai.onnx)
 };
+
+// Every node (after inlining local functions) that Kiln cannot import, for
+// `kiln inspect` and the importer's single error message.
+Expected<std::vector<UnsupportedNode>> list_unsupported_nodes(const onnx::ModelProto& model,
+                                                              const Limits& limits = {});
 
 // Imports a model file. With unsupported ops, fails with one message listing
 // all of them (node name, op, domain, opset).

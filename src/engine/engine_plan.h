@@ -11,15 +11,9 @@
 
 #include "ir/attr.h"
 #include "ir/dtype.h"
+#include "ir/layout.h"
 
 namespace kiln {
-
-// Memory layout of a 4-D activation. Other ranks are always kLinear.
-enum class Layout : uint8_t {
-  kLinear = 0,  // row-major in the ONNX dim order (NCHW for images)
-  kNHWC = 1,    // channels last; dims still listed in ONNX order (N,C,H,W)
-};
-const char* layout_name(Layout l);
 
 enum class Storage : uint8_t {
   kActivation = 0,  // offset into the context's activation arena

@@ -82,6 +82,15 @@ Value* Graph::find_value(const std::string& name) const {
   return it == by_name_.end() ? nullptr : it->second;
 }
 
+Status Graph::rename_value(Value* v, const std::string& name) {
+  if (v->name == name) return Status::Ok();
+  if (by_name_.count(name)) return InvalidArgument("cannot rename '", v->name, "' to '", name, "': name taken");
+  by_name_.erase(v->name);
+  v->name = name;
+  by_name_[name] = v;
+  return Status::Ok();
+}
+
 Value* Graph::add_unique_value(const std::string& hint) {
   std::string name = hint;
   while (by_name_.count(name)) name = str(hint, "__", ++unique_counter_);

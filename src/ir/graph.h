@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "ir/attr.h"
 #include "ir/dtype.h"
+#include "ir/layout.h"
 #include "ir/shape.h"
 #include "ir/tensor.h"
 
@@ -31,6 +32,7 @@ struct Value {
   std::shared_ptr<const Tensor> constant;  // set for initializers and folded values
   bool is_graph_input = false;
   bool is_graph_output = false;
+  Layout layout = Layout::kLinear;  // chosen by the builder; ONNX semantics ignore it
 
   bool is_constant() const { return constant != nullptr; }
   std::string type_string() const;  // "float32[1,3,224,224]"
@@ -86,6 +88,8 @@ class Graph {
   // Creates a value; names must be unique (error otherwise).
   Expected<Value*> add_value(const std::string& name);
   Value* find_value(const std::string& name) const;
+  // Renames a value; error if the new name is taken.
+  Status rename_value(Value* v, const std::string& name);
   // A value with a name not yet used, derived from `hint`.
   Value* add_unique_value(const std::string& hint);
   // Creates a node and links its inputs' users and its outputs' producer.

@@ -16,24 +16,11 @@
 
 #include "base/status.h"
 #include "engine/engine_plan.h"
+#include "engine/layer_view.h"
 
 namespace kiln {
 
 class CudaLibraries;  // per-context cuDNN / cuBLASLt handles (cuda_libraries.h)
-
-// What a kernel sees of one layer: its plan entry and tensor descriptions.
-struct LayerView {
-  const PlanLayer& layer;
-  std::vector<const PlanTensor*> inputs;   // nullptr for omitted optional inputs
-  std::vector<const PlanTensor*> outputs;
-  // Weight bytes on the host (build time only: weight tensors' contents, for
-  // kernels that repack weights or read small constant parameters).
-  std::function<const uint8_t*(const PlanTensor&)> host_weight;
-
-  const PlanTensor& in(size_t i) const { return *inputs[i]; }
-  const PlanTensor& out(size_t i) const { return *outputs[i]; }
-  bool has_input(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
-};
 
 struct LaunchArgs {
   std::vector<const void*> inputs;  // device pointers (nullptr for omitted)

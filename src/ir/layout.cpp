@@ -1,4 +1,4 @@
-#include "engine/engine_plan.h"
+#include "ir/layout.h"
 
 namespace kiln {
 

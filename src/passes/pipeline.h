@@ -1,0 +1,23 @@
+// The build pass pipeline, in one readable place. Each pass lives in its own
+// file and keeps the graph valid (verify_graph holds after every pass; the
+// tests check it).
+#pragma once
+
+#include "base/limits.h"
+#include "base/status.h"
+#include "ir/graph.h"
+
+namespace kiln {
+
+struct PassOptions {
+  bool fp16 = false;
+  Limits limits;
+};
+
+Status run_build_passes(Graph& graph, const PassOptions& options);
+
+// The individual passes (each in its own .cpp).
+Status fold_constants(Graph& graph, const Limits& limits);  // constant_folding.cpp
+Status materialize_outputs(Graph& graph);                   // materialize_outputs.cpp
+
+}  // namespace kiln

@@ -1,0 +1,134 @@
+#include "backends/cuda/cuda_target.h"
+
+#include <algorithm>
+#include <random>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/cuda_engine.h"
+
+namespace kiln {
+
+void CudaBuildTarget::describe(EnginePlan& plan) const {
+  auto facts = current_device_facts(device_);
+  if (!facts.ok()) return;
+  plan.device_name = facts->name;
+  plan.sm_major = facts->sm_major;
+  plan.sm_minor = facts->sm_minor;
+  plan.cuda_runtime_version = facts->cuda_runtime;
+  plan.cudnn_version = facts->cudnn;
+  plan.cublas_version = facts->cublas;
+}
+
+std::vector<KernelOption> CudaBuildTarget::options(const LayerView& view, std::string* why) const {
+  std::vector<KernelOption> out;
+  std::string reasons;
+  const auto defs = CudaKernelRegistry::global().for_op(view.layer.op);
+  for (const CudaKernelDef* def : defs) {
+    std::string reason;
+    if (def->supports && !def->supports(view, &reason)) {
+      reasons += str(reasons.empty() ? "" : "; ", def->id, ": ", reason);
+      continue;
+    }
+    KernelOption o;
+    o.kernel = def->id;
+    o.tactics = def->tactics ? def->tactics(view) : std::vector<std::vector<int64_t>>{{}};
+    if (o.tactics.empty()) o.tactics.push_back({});
+    o.workspace_bytes = def->workspace ? def->workspace(view) : 0;
+    o.in_place = def->in_place;
+    o.layouts = def->layouts;
+    out.push_back(std::move(o));
+  }
+  if (why) *why = defs.empty() ? "no CUDA kernel implements this op" : reasons;
+  return out;
+}
+
+namespace {
+
+// Device memory freed when the timing run ends.
+struct Scratch {
+  std::vector<void*> blocks;
+  ~Scratch() {
+    for (void* p : blocks) cudaFree(p);
+  }
+  Expected<void*> alloc(uint64_t bytes) {
+    void* p = nullptr;
+    KILN_CUDA_CHECK(cudaMalloc(&p, std::max<uint64_t>(bytes, 1)));
+    blocks.push_back(p);
+    return p;
+  }
+};
+
+}  // namespace
+
+Expected<double> CudaBuildTarget::time_layer(const EnginePlan& plan, size_t index, const KernelOption& option,
+                                             const std::vector<int64_t>& tactic) {
+  KILN_CUDA_CHECK(cudaSetDevice(device_));
+  // A copy of the layer bound to the candidate, over the plan's own tensors.
+  PlanLayer layer = plan.layers[index];
+  layer.kernel = option.kernel;
+  layer.tactic = tactic;
+  layer.workspace_bytes = option.workspace_bytes;
+  LayerView base = LayerView::of(plan, index);
+  LayerView view{layer, base.inputs, base.outputs, base.host_weight};
+  const CudaKernelDef* def = CudaKernelRegistry::global().find(option.kernel);
+  if (!def) return Internal("unknown kernel ", option.kernel);
+  KILN_ASSIGN_OR_RETURN(auto kernel, def->create(view, libs_));
+
+  Scratch scratch;
+  LaunchArgs args;
+  std::mt19937 rng(1234);
+  for (int32_t t : layer.inputs) {
+    if (t < 0) {
+      args.inputs.push_back(nullptr);
+      continue;
+    }
+    const PlanTensor& pt = plan.tensors[static_cast<size_t>(t)];
+    KILN_ASSIGN_OR_RETURN(void* p, scratch.alloc(pt.bytes));
+    if (pt.storage == Storage::kWeight) {
+      KILN_CUDA_CHECK(cudaMemcpy(p, plan.weights.data() + pt.offset, pt.bytes, cudaMemcpyHostToDevice));
+    } else {
+      // Small random bytes: non-zero data without NaN-heavy bit patterns.
+      std::vector<uint8_t> host(pt.bytes);
+      for (auto& b : host) b = static_cast<uint8_t>(rng() % 64);
+      KILN_CUDA_CHECK(cudaMemcpy(p, host.data(), pt.bytes, cudaMemcpyHostToDevice));
+    }
+    args.inputs.push_back(p);
+  }
+  for (int32_t t : layer.outputs) {
+    KILN_ASSIGN_OR_RETURN(void* p, scratch.alloc(plan.tensors[static_cast<size_t>(t)].bytes));
+    args.outputs.push_back(p);
+  }
+  if (option.workspace_bytes) {
+    KILN_ASSIGN_OR_RETURN(args.workspace, scratch.alloc(option.workspace_bytes));
+    args.workspace_bytes = option.workspace_bytes;
+  }
+  cudaStream_t stream;
+  KILN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  args.stream = stream;
+  args.libs = &libs_;
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  Status s = Status::Ok();
+  for (int i = 0; i < 3 && s.ok(); ++i) s = kernel->enqueue(args);  // warm-up
+  std::vector<float> times;
+  for (int rep = 0; rep < 5 && s.ok(); ++rep) {
+    cudaEventRecord(start, stream);
+    for (int i = 0; i < 4 && s.ok(); ++i) s = kernel->enqueue(args);
+    cudaEventRecord(stop, stream);
+    if (s.ok()) s = cuda_status(cudaEventSynchronize(stop), "cudaEventSynchronize");
+    float ms = 0;
+    if (s.ok()) cudaEventElapsedTime(&ms, start, stop);
+    times.push_back(ms / 4);
+  }
+  Status sync = cuda_status(cudaStreamSynchronize(stream), "timing a tactic");
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  cudaStreamDestroy(stream);
+  KILN_RETURN_IF_ERROR(s);
+  KILN_RETURN_IF_ERROR(sync);
+  std::sort(times.begin(), times.end());
+  return static_cast<double>(times[times.size() / 2]);
+}
+
+}  // namespace kiln

@@ -1,0 +1,90 @@
+// Every family's op cases on the CUDA backend, compared with the CPU
+// reference: fp32 engines, and fp16 engines for float cases. A case whose op
+// has no CUDA kernel is counted as unsupported (printed), not failed; the
+// table at the end says how many ran per op.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include "backends/cpu/interpreter.h"
+#include "gpu_test_util.h"
+#include "ops/op_case.h"
+
+namespace kiln {
+namespace {
+
+double rel_l2(const Tensor& got, const Tensor& want) {
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    double a = got.get_f64(i), b = want.get_f64(i);
+    if (std::isnan(a) && std::isnan(b)) continue;
+    if (std::isinf(a) && a == b) continue;
+    num += (a - b) * (a - b);
+    den += b * b;
+  }
+  return den == 0 ? std::sqrt(num) : std::sqrt(num / den);
+}
+
+bool is_float_case(const OpCase& c) {
+  for (const auto& in : c.inputs)
+    if (!in.omitted && !in.constant && in.dtype == DType::kFloat32) return true;
+  return false;
+}
+
+void run_cases(bool fp16) {
+  KILN_REQUIRE_GPU();
+  std::map<std::string, std::pair<int, int>> per_op;  // op -> (passed, unsupported)
+  int failures = 0;
+  for (const OpCase& c : OpRegistry::global().cases()) {
+    if (fp16 && !is_float_case(c)) continue;
+    SCOPED_TRACE(c.name);
+    auto cpu_case = build_case_graph(c, 7);
+    ASSERT_TRUE(cpu_case.ok()) << cpu_case.status().to_string();
+    auto want = run_graph_cpu(*cpu_case->graph, cpu_case->inputs);
+    ASSERT_TRUE(want.ok()) << want.status().to_string();
+    auto gpu_case = build_case_graph(c, 7);
+    BuildOptions options;
+    options.fp16 = fp16;
+    options.autotune = false;
+    auto got = testing::run_graph_gpu(*gpu_case->graph, gpu_case->inputs, options);
+    if (!got.ok() && got.status().code() == ErrorCode::kUnsupported) {
+      per_op[c.op].second++;
+      continue;
+    }
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_TRUE(got->guards_intact) << "a kernel wrote outside its output";
+    ASSERT_EQ(got->outputs.size(), want->size());
+    bool ok = true;
+    for (size_t i = 0; i < want->size(); ++i) {
+      const Tensor& w = (*want)[i];
+      const Tensor& g = got->outputs[i];
+      ASSERT_EQ(g.dims(), w.dims()) << "output " << i;
+      if (dtype_is_float(w.dtype())) {
+        double tol = fp16 ? std::max(c.tolerance, 5e-3) : c.tolerance;
+        double err = rel_l2(g, w);
+        EXPECT_LE(err, tol) << "output " << i << " relative L2 error";
+        ok = ok && err <= tol;
+      } else {
+        for (int64_t k = 0; k < w.numel(); ++k) {
+          if (g.get_i64(k) != w.get_i64(k)) {
+            ADD_FAILURE() << "output " << i << " element " << k << ": " << g.get_i64(k) << " != " << w.get_i64(k);
+            ok = false;
+            break;
+          }
+        }
+      }
+    }
+    if (ok) per_op[c.op].first++;
+    if (!ok) ++failures;
+  }
+  std::printf("%-28s %8s %12s\n", "op", "passed", "unsupported");
+  for (const auto& [op, counts] : per_op) std::printf("%-28s %8d %12d\n", op.c_str(), counts.first, counts.second);
+  std::printf("failures: %d\n", failures);
+}
+
+TEST(GpuOpCases, Fp32MatchesCpuReference) { run_cases(false); }
+TEST(GpuOpCases, Fp16MatchesCpuReference) { run_cases(true); }
+
+}  // namespace
+}  // namespace kiln

@@ -19,5 +19,6 @@ Status run_build_passes(Graph& graph, const PassOptions& options);
 // The individual passes (each in its own .cpp).
 Status fold_constants(Graph& graph, const Limits& limits);  // constant_folding.cpp
 Status materialize_outputs(Graph& graph);                   // materialize_outputs.cpp
+Status convert_to_fp16(Graph& graph);                       // precision_fp16.cpp
 
 }  // namespace kiln

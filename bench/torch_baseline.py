@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""PyTorch baselines for the Kiln benchmark, measured on the same GPU in the
+same run: eager fp16, CUDA-graph replay, and torch.compile where its compile
+time fits. ResNet-50 (224x224, channels_last) and BERT-base (sequence 128).
+
+Usage: torch_baseline.py --model resnet50|bert --batches 1,32,256 [--compile] --json OUT.json
+Times are medians of CUDA-event-timed iterations after warm-up.
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+
+
+def build(name):
+    torch.manual_seed(0)
+    if name == "resnet50":
+        import torchvision
+        m = torchvision.models.resnet50(weights=None)
+        return m.eval().half().cuda().to(memory_format=torch.channels_last)
+    from transformers import BertConfig, BertModel
+    m = BertModel(BertConfig(), add_pooling_layer=True)
+    return m.eval().half().cuda()
+
+
+def make_inputs(name, batch):
+    if name == "resnet50":
+        x = torch.randn(batch, 3, 224, 224, device="cuda").half().contiguous(memory_format=torch.channels_last)
+        return (x,)
+    ids = torch.randint(0, 30522, (batch, 128), device="cuda")
+    mask = torch.ones(batch, 128, dtype=torch.int64, device="cuda")
+    return (ids, mask)
+
+
+def call(model, name, inputs):
+    if name == "resnet50":
+        return model(*inputs)
+    return model(input_ids=inputs[0], attention_mask=inputs[1]).last_hidden_state
+
+
+def time_fn(fn, warmup=20, iters=100):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        s.record()
+        fn()
+        e.record()
+        e.synchronize()
+        times.append(s.elapsed_time(e))
+    return statistics.median(times)
+
+
+def graph_replay(model, name, inputs):
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            call(model, name, inputs)
+    torch.cuda.current_stream().wait_stream(stream)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        call(model, name, inputs)
+    return g.replay
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--batches", default="1")
+    ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--iters", type=int, default=100)
+    ap.add_argument("--json", required=True)
+    args = ap.parse_args()
+    torch.backends.cudnn.benchmark = True
+    model = build(args.model)
+    results = []
+    compiled = None
+    for batch in [int(b) for b in args.batches.split(",")]:
+        inputs = make_inputs(args.model, batch)
+        row = {"model": args.model, "batch": batch}
+        with torch.inference_mode():
+            row["eager_ms"] = time_fn(lambda: call(model, args.model, inputs), iters=args.iters)
+            replay = graph_replay(model, args.model, inputs)
+            row["cudagraph_ms"] = time_fn(replay, iters=args.iters)
+            del replay
+            if args.compile:
+                try:
+                    if compiled is None:
+                        compiled = torch.compile(model, mode="max-autotune-no-cudagraphs", dynamic=False)
+                    t0 = time.time()
+                    call(compiled, args.model, inputs)
+                    torch.cuda.synchronize()
+                    row["compile_s"] = time.time() - t0
+                    row["compile_ms"] = time_fn(lambda: call(compiled, args.model, inputs), iters=args.iters)
+                except Exception as e:  # report, keep the other numbers
+                    row["compile_error"] = f"{type(e).__name__}: {e}"[:300]
+        print(json.dumps(row), flush=True)
+        results.append(row)
+        torch.cuda.empty_cache()
+    with open(args.json, "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

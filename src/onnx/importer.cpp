@@ -136,8 +136,7 @@ class Importer {
     graph_ = result.graph.get();
     owner_ = model.file;
     if (!model.has_graph) return InvalidArgument("the model has no graph");
-    result.opsets = model_opsets(model);
-    if (!result.opsets.count("")) return InvalidArgument("the model imports no ai.onnx opset");
+    result.opsets = model_opsets(model);  // nodes of domains not imported are reported below
     if (model.graph.sparse_initializer_count)
       return Unsupported("the model has sparse initializers, which Kiln does not support");
     graph_->name = model.graph.name;

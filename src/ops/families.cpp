@@ -16,6 +16,7 @@ void register_all_families(OpRegistry& r) {
   register_shape_ops(r);
   register_index_ops(r);
   register_quant_ops(r);
+  register_fused_ops(r);
 }
 
 }  // namespace kiln

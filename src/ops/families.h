@@ -16,5 +16,6 @@ void register_matmul_ops(OpRegistry& r);        // MatMul, Gemm, Einsum, Attenti
 void register_shape_ops(OpRegistry& r);         // Reshape, Transpose, Concat, Slice, Shape, ...
 void register_index_ops(OpRegistry& r);         // Gather*, Scatter*, OneHot, NonZero, Trilu, NMS
 void register_quant_ops(OpRegistry& r);         // QuantizeLinear, DequantizeLinear
+void register_fused_ops(OpRegistry& r);         // kiln.FusedConv, kiln.FusedMatMul, kiln.Reformat
 
 }  // namespace kiln

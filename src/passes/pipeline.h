@@ -11,6 +11,7 @@ namespace kiln {
 
 struct PassOptions {
   bool fp16 = false;
+  bool fuse = true;  // fused layers (kiln.FusedConv, kiln.FusedMatMul)
   Limits limits;
 };
 
@@ -20,5 +21,9 @@ Status run_build_passes(Graph& graph, const PassOptions& options);
 Status fold_constants(Graph& graph, const Limits& limits);  // constant_folding.cpp
 Status materialize_outputs(Graph& graph);                   // materialize_outputs.cpp
 Status convert_to_fp16(Graph& graph);                       // precision_fp16.cpp
+Status fold_batchnorm(Graph& graph);                        // fold_batchnorm.cpp
+Status fuse_gelu(Graph& graph);                             // fuse_gelu.cpp
+Status fuse_conv(Graph& graph);                             // fuse_conv.cpp
+Status fuse_matmul(Graph& graph);                           // fuse_matmul.cpp
 
 }  // namespace kiln

@@ -1,0 +1,351 @@
+// kiln_conformance: runs ONNX backend node-test cases (as written by
+// tests/conformance/export_node_tests.py) on Kiln's CPU reference and writes
+// one JSON line per case. Each case runs in its own child process, so a case
+// that crashes, hangs or eats memory is recorded as a Kiln bug and the suite
+// still finishes.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "run_case.h"
+
+namespace fs = std::filesystem;
+using kiln::conformance::CaseResult;
+using kiln::conformance::CaseSpec;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long kDefaultMemLimitMb = 0;  // ASan reserves terabytes of address space
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr long kDefaultMemLimitMb = 0;
+#else
+constexpr long kDefaultMemLimitMb = 4096;
+#endif
+#else
+constexpr long kDefaultMemLimitMb = 4096;
+#endif
+
+// Starts the child's result line, so stray output of the case (a failed
+// assertion, a sanitizer report) can be told apart from it.
+constexpr const char* kResultTag = "\x1eKILN_RESULT ";
+constexpr size_t kKeepOutput = 64 * 1024;
+
+struct Options {
+  std::string cases_dir;
+  std::string out_path;
+  std::string filter;
+  int jobs = 1;
+  double timeout_s = 60;
+  long mem_limit_mb = kDefaultMemLimitMb;
+  bool fork = true;
+  bool quiet = false;
+};
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: kiln_conformance CASES_DIR [options]\n"
+               "  CASES_DIR         directory of cases (with cases.tsv), or one case directory\n"
+               "  --out FILE        JSON lines output (default: stdout)\n"
+               "  --filter REGEX    only cases whose name matches (search)\n"
+               "  --jobs N          cases run at once (default 1)\n"
+               "  --timeout SEC     per-case wall-clock limit (default 60)\n"
+               "  --mem-limit-mb N  per-case address-space limit, 0 for none (default %ld)\n"
+               "  --no-fork         run in this process (debugging; no crash or time guard)\n"
+               "  --quiet           no progress on stderr\n",
+               kDefaultMemLimitMb);
+}
+
+bool parse_args(int argc, char** argv, Options& o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    const char* v = nullptr;
+    if (a == "--out" && (v = value())) {
+      o.out_path = v;
+    } else if (a == "--filter" && (v = value())) {
+      o.filter = v;
+    } else if (a == "--jobs" && (v = value())) {
+      o.jobs = std::max(1, std::atoi(v));
+    } else if (a == "--timeout" && (v = value())) {
+      o.timeout_s = std::atof(v);
+    } else if (a == "--mem-limit-mb" && (v = value())) {
+      o.mem_limit_mb = std::atol(v);
+    } else if (a == "--no-fork") {
+      o.fork = false;
+    } else if (a == "--quiet") {
+      o.quiet = true;
+    } else if (a == "-h" || a == "--help") {
+      return false;
+    } else if (!a.empty() && a[0] != '-' && o.cases_dir.empty()) {
+      o.cases_dir = a;
+    } else {
+      std::fprintf(stderr, "kiln_conformance: bad argument '%s'\n", a.c_str());
+      return false;
+    }
+  }
+  return !o.cases_dir.empty();
+}
+
+// cases.tsv (name, rtol, atol) when the exporter wrote one; otherwise every
+// subdirectory holding a model.onnx, with onnx's default tolerances.
+bool list_cases(const Options& o, std::vector<CaseSpec>& cases) {
+  fs::path root(o.cases_dir);
+  std::error_code ec;
+  if (fs::exists(root / "model.onnx", ec)) {
+    cases.push_back({root.filename().string(), root.string()});
+    return true;
+  }
+  std::ifstream tsv(root / "cases.tsv");
+  if (tsv) {
+    std::string line;
+    while (std::getline(tsv, line)) {
+      if (line.empty()) continue;
+      size_t t1 = line.find('\t'), t2 = line.find('\t', t1 == std::string::npos ? t1 : t1 + 1);
+      CaseSpec c;
+      c.name = line.substr(0, t1);
+      if (t1 != std::string::npos && t2 != std::string::npos) {
+        c.rtol = std::atof(line.substr(t1 + 1, t2 - t1 - 1).c_str());
+        c.atol = std::atof(line.substr(t2 + 1).c_str());
+      }
+      c.dir = (root / c.name).string();
+      cases.push_back(c);
+    }
+    return true;
+  }
+  if (!fs::is_directory(root, ec)) return false;
+  for (const auto& e : fs::directory_iterator(root, ec))
+    if (fs::exists(e.path() / "model.onnx")) cases.push_back({e.path().filename().string(), e.path().string()});
+  std::sort(cases.begin(), cases.end(), [](const CaseSpec& a, const CaseSpec& b) { return a.name < b.name; });
+  return true;
+}
+
+void write_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+struct Child {
+  pid_t pid = -1;
+  int fd = -1;
+  size_t index = 0;
+  Clock::time_point start;
+  std::string output;
+  bool timed_out = false;
+};
+
+std::string tail_of(const std::string& s, size_t n) {
+  std::string t = s.size() > n ? s.substr(s.size() - n) : s;
+  for (char& c : t)
+    if (c == '\n' || c == '\r') c = ' ';
+  return t;
+}
+
+class Driver {
+ public:
+  Driver(const Options& o, std::vector<CaseSpec> cases, std::ostream& out)
+      : o_(o), cases_(std::move(cases)), out_(out) {}
+
+  void run() {
+    if (!o_.fork) {
+      for (const auto& c : cases_) emit(c, kiln::conformance::run_case(c));
+      return;
+    }
+    size_t next = 0;
+    while (next < cases_.size() || !children_.empty()) {
+      while (next < cases_.size() && children_.size() < static_cast<size_t>(o_.jobs)) spawn(next++);
+      wait_some();
+    }
+  }
+
+  int count(const std::string& status) const { return counts_.count(status) ? counts_.at(status) : 0; }
+
+ private:
+  void emit(const CaseSpec& spec, const CaseResult& r) { emit_line(r.status, kiln::conformance::to_json(spec, r)); }
+
+  void emit_line(const std::string& status, const std::string& json) {
+    out_ << json << '\n';
+    out_.flush();
+    ++counts_[status];
+    ++done_;
+    if (!o_.quiet && (done_ % 200 == 0 || done_ == cases_.size()))
+      std::fprintf(stderr, "kiln_conformance: %zu/%zu cases\n", done_, cases_.size());
+  }
+
+  void spawn(size_t index) {
+    int fds[2];
+    if (::pipe(fds) != 0) {
+      CaseResult r{"fail", "crash", std::string("pipe failed: ") + std::strerror(errno), {}, -1, 0};
+      emit(cases_[index], r);
+      return;
+    }
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::dup2(fds[1], STDERR_FILENO);
+      if (o_.mem_limit_mb > 0) {
+        rlim_t bytes = static_cast<rlim_t>(o_.mem_limit_mb) << 20;
+        struct rlimit lim = {bytes, bytes};
+        ::setrlimit(RLIMIT_AS, &lim);
+      }
+      CaseResult r = kiln::conformance::run_case(cases_[index]);
+      write_all(fds[1], std::string(kResultTag) + r.status + " " + kiln::conformance::to_json(cases_[index], r) + "\n");
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    if (pid < 0) {
+      ::close(fds[0]);
+      CaseResult r{"fail", "crash", std::string("fork failed: ") + std::strerror(errno), {}, -1, 0};
+      emit(cases_[index], r);
+      return;
+    }
+    Child c;
+    c.pid = pid;
+    c.fd = fds[0];
+    c.index = index;
+    c.start = Clock::now();
+    children_.push_back(std::move(c));
+  }
+
+  void wait_some() {
+    std::vector<pollfd> pfds;
+    for (const auto& c : children_) pfds.push_back({c.fd, POLLIN, 0});
+    int n = ::poll(pfds.data(), pfds.size(), 100);
+    if (n < 0 && errno != EINTR) std::perror("kiln_conformance: poll");
+    std::vector<size_t> finished;
+    for (size_t i = 0; i < children_.size(); ++i) {
+      Child& c = children_[i];
+      if (n > 0 && (pfds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+        char buf[8192];
+        ssize_t got = ::read(c.fd, buf, sizeof buf);
+        if (got > 0) {
+          c.output.append(buf, static_cast<size_t>(got));
+          // Keep the tail: the result line comes last.
+          if (c.output.size() > 2 * kKeepOutput) c.output.erase(0, c.output.size() - kKeepOutput);
+        } else if (got == 0 || errno != EINTR) {
+          finished.push_back(i);
+          continue;
+        }
+      }
+      double elapsed = std::chrono::duration<double>(Clock::now() - c.start).count();
+      if (!c.timed_out && o_.timeout_s > 0 && elapsed > o_.timeout_s) {
+        c.timed_out = true;
+        ::kill(c.pid, SIGKILL);  // the pipe then closes and the child is reaped above
+      }
+    }
+    for (auto it = finished.rbegin(); it != finished.rend(); ++it) {
+      finish(children_[*it]);
+      children_.erase(children_.begin() + static_cast<long>(*it));
+    }
+  }
+
+  void finish(Child& c) {
+    ::close(c.fd);
+    int st = 0;
+    while (::waitpid(c.pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    const CaseSpec& spec = cases_[c.index];
+    size_t tag = c.output.rfind(kResultTag);
+    // A complete result line counts even if the timeout fired after it was written.
+    if (tag != std::string::npos) {
+      std::string line = c.output.substr(tag + std::strlen(kResultTag));
+      size_t sp = line.find(' ');
+      size_t nl = line.find('\n');
+      if (sp != std::string::npos && nl != std::string::npos && sp < nl) {
+        emit_line(line.substr(0, sp), line.substr(sp + 1, nl - sp - 1));
+        return;
+      }
+    }
+    double elapsed = std::chrono::duration<double>(Clock::now() - c.start).count();
+    CaseResult r;
+    r.status = "fail";
+    r.seconds = elapsed;
+    std::string output = tag == std::string::npos ? c.output : c.output.substr(0, tag);
+    if (c.timed_out) {
+      r.category = "timeout";
+      r.reason = kiln::str("exceeded the per-case limit of ", o_.timeout_s, " s");
+    } else if (WIFSIGNALED(st)) {
+      r.category = "crash";
+      r.reason = kiln::str("killed by signal ", WTERMSIG(st), " (", strsignal(WTERMSIG(st)), ")");
+    } else {
+      r.category = "crash";
+      r.reason = kiln::str("exited with status ", WIFEXITED(st) ? WEXITSTATUS(st) : -1, " before reporting");
+    }
+    if (!output.empty()) r.reason += "; output: " + tail_of(output, 600);
+    emit(spec, r);
+  }
+
+  const Options& o_;
+  std::vector<CaseSpec> cases_;
+  std::ostream& out_;
+  std::vector<Child> children_;
+  std::map<std::string, int> counts_;
+  size_t done_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (!parse_args(argc, argv, o)) {
+    usage();
+    return 2;
+  }
+  std::vector<CaseSpec> cases;
+  if (!list_cases(o, cases)) {
+    std::fprintf(stderr, "kiln_conformance: '%s' is not a case directory\n", o.cases_dir.c_str());
+    return 2;
+  }
+  if (!o.filter.empty()) {
+    std::regex re;
+    try {
+      re = std::regex(o.filter, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      std::fprintf(stderr, "kiln_conformance: bad --filter '%s': %s\n", o.filter.c_str(), e.what());
+      return 2;
+    }
+    std::erase_if(cases, [&](const CaseSpec& c) { return !std::regex_search(c.name, re); });
+  }
+
+  std::ofstream file;
+  if (!o.out_path.empty()) {
+    file.open(o.out_path, std::ios::trunc);
+    if (!file) {
+      std::fprintf(stderr, "kiln_conformance: cannot write '%s'\n", o.out_path.c_str());
+      return 2;
+    }
+  }
+  Driver d(o, std::move(cases), o.out_path.empty() ? std::cout : file);
+  d.run();
+  if (!o.quiet)
+    std::fprintf(stderr, "kiln_conformance: %d pass, %d fail, %d unsupported\n", d.count("pass"), d.count("fail"),
+                 d.count("unsupported"));
+  return 0;
+}

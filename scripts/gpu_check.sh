@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Everything Kiln checks on the GPU machine, in one call (the device tool lends
+# a machine for a limited time): build, CPU and GPU test suites, the ONNX
+# node tests on CUDA, exports of ResNet-50 and BERT-base, CPU-reference and
+# engine accuracy, and the benchmark against PyTorch. Logs go to $OUT (or
+# ./out); a short summary is printed last.
+#
+# Usage: scripts/gpu_check.sh [stage ...]   stages: build unit gpu conformance models accuracy bench
+# Needs: the Debian packages in .carry/debs (CLI11 and GoogleTest headers),
+# which scripts/carry_deps.sh downloads on the development machine.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=${OUT:-$root/out}
+mkdir -p "$out"
+stages=${*:-build unit gpu conformance models accuracy bench}
+summary=()
+note() { summary+=("$1"); echo "== $1"; }
+has() { [[ " $stages " == *" $1 "* ]]; }
+
+export PATH=/usr/local/cuda/bin:$PATH
+deps=/opt/kiln-deps
+if [ -d .carry/debs ] && [ ! -d $deps ]; then
+  for f in .carry/debs/*.deb; do dpkg -x "$f" $deps; done
+fi
+export CMAKE_PREFIX_PATH=$deps/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}
+py=$(command -v python3)
+jobs=$(nproc)
+
+if has build; then
+  t0=$(date +%s)
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_CUDA=ON -DKILN_CUDA_ARCHITECTURES=90 \
+    -DKILN_PYTHON="$py" >"$out/cmake.log" 2>&1 && ninja -C build-gpu -j"$jobs" >"$out/build.log" 2>&1
+  rc=$?
+  note "build: rc=$rc in $(( $(date +%s) - t0 )) s"
+  [ $rc -eq 0 ] || { tail -40 "$out/build.log"; exit 1; }
+fi
+kiln=$root/build-gpu/tools/kiln/kiln
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >"$out/gpu.txt" 2>&1
+note "gpu: $(cat "$out/gpu.txt")"
+
+if has unit; then
+  build-gpu/tests/kiln_unit_tests --gtest_brief=1 >"$out/unit.log" 2>&1
+  note "unit tests: rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$out/unit.log" | tr '\n' ' ')"
+fi
+if has gpu; then
+  build-gpu/tests/kiln_gpu_tests >"$out/gpu_tests.log" 2>&1
+  note "gpu tests: rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$out/gpu_tests.log" | tr '\n' ' ')"
+fi
+if has conformance; then
+  $py tests/conformance/run_conformance.py --build-dir build-gpu --no-docs --device cuda >"$out/conformance_cuda.log" 2>&1
+  note "conformance (cuda): rc=$? $(grep -E 'passed|supported' "$out/conformance_cuda.log" | head -3 | tr '\n' ' ')"
+fi
+models=/tmp/kiln-models
+if has models; then
+  $py bench/export_models.py $models --batch 2 >"$out/export.log" 2>&1
+  note "exports: rc=$? $(grep -c exported "$out/export.log") models; $(grep -c FAILED "$out/export.log") failed"
+fi
+if has accuracy; then
+  $py bench/compare_cpu_reference.py $models "$kiln" --log-dir "$out/cpu_ref" >"$out/cpu_reference.txt" 2>&1
+  note "cpu reference vs onnxruntime: rc=$? $(tail -1 "$out/cpu_reference.txt")"
+  if [ -f bench/engine_accuracy.py ]; then
+    $py bench/engine_accuracy.py $models "$kiln" >"$out/engine_accuracy.txt" 2>&1
+    note "engine accuracy: rc=$? $(tail -1 "$out/engine_accuracy.txt")"
+  fi
+fi
+if has bench && [ -f bench/benchmark.py ]; then
+  $py bench/benchmark.py --kiln "$kiln" --models-dir $models --out "$out/bench" >"$out/bench.txt" 2>&1
+  note "benchmark: rc=$?"
+  tail -20 "$out/bench.txt"
+fi
+
+echo
+echo "==== summary ===="
+for s in "${summary[@]}"; do echo "$s"; done

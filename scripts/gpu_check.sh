@@ -57,12 +57,13 @@ if has models; then
   note "exports: rc=$? $(grep -c exported "$out/export.log") models; $(grep -c FAILED "$out/export.log") failed"
 fi
 if has accuracy; then
-  $py bench/compare_cpu_reference.py $models "$kiln" --log-dir "$out/cpu_ref" >"$out/cpu_reference.txt" 2>&1
-  note "cpu reference vs onnxruntime: rc=$? $(tail -1 "$out/cpu_reference.txt")"
-  if [ -f bench/engine_accuracy.py ]; then
-    $py bench/engine_accuracy.py $models "$kiln" >"$out/engine_accuracy.txt" 2>&1
-    note "engine accuracy: rc=$? $(tail -1 "$out/engine_accuracy.txt")"
-  fi
+  $py bench/compare_outputs.py $models "$kiln" --device cpu --log-dir /tmp/kiln-cpu-ref >"$out/accuracy_cpu.txt" 2>&1
+  note "accuracy cpu reference: rc=$? $(tail -1 "$out/accuracy_cpu.txt")"
+  for mode in "" "--fp16"; do
+    $py bench/compare_outputs.py $models "$kiln" --device cuda $mode --log-dir /tmp/kiln-cuda$mode \
+      >"$out/accuracy_cuda$mode.txt" 2>&1
+    note "accuracy cuda $mode: rc=$? $(tail -1 "$out/accuracy_cuda$mode.txt")"
+  done
 fi
 if has bench && [ -f bench/benchmark.py ]; then
   $py bench/benchmark.py --kiln "$kiln" --models-dir $models --out "$out/bench" >"$out/bench.txt" 2>&1

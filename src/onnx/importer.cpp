@@ -329,7 +329,7 @@ Expected<ImportedModel> import_onnx_model(onnx::ModelProto model, const std::str
 
 Expected<ImportedModel> import_onnx_file(const std::string& path, const ImportOptions& options) {
   auto model = onnx::load_model(path, options.limits);
-  if (!model.ok()) return model.status().with_context(path);
+  if (!model.ok()) return model.status();  // the reader's messages start with the path
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   auto imported = import_onnx_model(std::move(model).value(), dir, options);

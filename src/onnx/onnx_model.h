@@ -1,8 +1,8 @@
 // The parts of the ONNX protobuf schema (onnx.proto3) that Kiln reads, as
 // plain structs. Filled by Kiln's own bounds-checked wire-format reader
-// (proto_reader.cpp); there is no dependency on libprotobuf. raw_data and
-// string fields are views into the mapped file, which the ModelProto keeps
-// alive, so weights are never copied at load.
+// (proto_reader.cpp); there is no dependency on libprotobuf. raw_data is a
+// view into the mapped file, which the ModelProto keeps alive, so weights are
+// not copied while parsing (strings are copied).
 #pragma once
 
 #include <cstdint>

@@ -20,11 +20,15 @@ inline std::optional<int64_t> checked_add(int64_t a, int64_t b) {
   return r;
 }
 
-// Product of non-negative dims; nullopt on a negative dim or overflow.
+// Product of non-negative dims; nullopt on a negative dim or overflow. Any
+// zero dim makes the product 0 whatever the others are, in any order.
 inline std::optional<int64_t> checked_product(std::span<const int64_t> dims) {
-  int64_t n = 1;
   for (int64_t d : dims) {
     if (d < 0) return std::nullopt;
+    if (d == 0) return 0;
+  }
+  int64_t n = 1;
+  for (int64_t d : dims) {
     auto r = checked_mul(n, d);
     if (!r) return std::nullopt;
     n = *r;

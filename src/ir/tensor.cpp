@@ -62,13 +62,13 @@ Tensor Tensor::scalar_i64(int64_t v) { return from_i64({v}, {}); }
 
 Tensor Tensor::from_i64(const std::vector<int64_t>& values, std::vector<int64_t> dims) {
   Tensor t = alloc(DType::kInt64, std::move(dims)).value();
-  std::memcpy(t.mutable_bytes(), values.data(), t.nbytes());
+  if (t.nbytes()) std::memcpy(t.mutable_bytes(), values.data(), t.nbytes());
   return t;
 }
 
 Tensor Tensor::from_f32(const std::vector<float>& values, std::vector<int64_t> dims) {
   Tensor t = alloc(DType::kFloat32, std::move(dims)).value();
-  std::memcpy(t.mutable_bytes(), values.data(), t.nbytes());
+  if (t.nbytes()) std::memcpy(t.mutable_bytes(), values.data(), t.nbytes());
   return t;
 }
 
@@ -84,20 +84,31 @@ uint8_t* Tensor::mutable_bytes() {
   return const_cast<uint8_t*>(data_);
 }
 
+namespace {
+// Views of a model file may be unaligned (protobuf places raw_data anywhere),
+// so elements are read with memcpy, which compiles to a plain load.
+template <typename T>
+T load(const uint8_t* p, int64_t i) {
+  T v;
+  std::memcpy(&v, p + i * static_cast<int64_t>(sizeof(T)), sizeof(T));
+  return v;
+}
+}  // namespace
+
 double Tensor::get_f64(int64_t i) const {
   const uint8_t* p = data_;
   switch (dtype_) {
-    case DType::kFloat32: return reinterpret_cast<const float*>(p)[i];
-    case DType::kFloat64: return reinterpret_cast<const double*>(p)[i];
-    case DType::kFloat16: return half_bits_to_float(reinterpret_cast<const uint16_t*>(p)[i]);
-    case DType::kBFloat16: return bf16_bits_to_float(reinterpret_cast<const uint16_t*>(p)[i]);
+    case DType::kFloat32: return load<float>(p, i);
+    case DType::kFloat64: return load<double>(p, i);
+    case DType::kFloat16: return half_bits_to_float(load<uint16_t>(p, i));
+    case DType::kBFloat16: return bf16_bits_to_float(load<uint16_t>(p, i));
     case DType::kFloat8E4M3FN: return e4m3fn_bits_to_float(p[i]);
     case DType::kFloat8E5M2: return e5m2_bits_to_float(p[i]);
-    case DType::kInt8: return reinterpret_cast<const int8_t*>(p)[i];
+    case DType::kInt8: return static_cast<int8_t>(p[i]);
     case DType::kUInt8: return p[i];
     case DType::kBool: return p[i] != 0;
-    case DType::kInt32: return reinterpret_cast<const int32_t*>(p)[i];
-    case DType::kInt64: return static_cast<double>(reinterpret_cast<const int64_t*>(p)[i]);
+    case DType::kInt32: return load<int32_t>(p, i);
+    case DType::kInt64: return static_cast<double>(load<int64_t>(p, i));
     case DType::kUndefined: return 0;
   }
   return 0;
@@ -115,9 +126,9 @@ int64_t double_to_i64(double v) {
 int64_t Tensor::get_i64(int64_t i) const {
   const uint8_t* p = data_;
   switch (dtype_) {
-    case DType::kInt64: return reinterpret_cast<const int64_t*>(p)[i];
-    case DType::kInt32: return reinterpret_cast<const int32_t*>(p)[i];
-    case DType::kInt8: return reinterpret_cast<const int8_t*>(p)[i];
+    case DType::kInt64: return load<int64_t>(p, i);
+    case DType::kInt32: return load<int32_t>(p, i);
+    case DType::kInt8: return static_cast<int8_t>(p[i]);
     case DType::kUInt8: return p[i];
     case DType::kBool: return p[i] != 0;
     default: return double_to_i64(get_f64(i));
@@ -188,8 +199,13 @@ std::string Tensor::to_string(int64_t max_elements) const {
 }
 
 std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& dims) {
+  // Saturating: a zero-size tensor may have other dims whose product overflows,
+  // and its strides are never used to address anything.
   std::vector<int64_t> s(dims.size(), 1);
-  for (size_t i = dims.size(); i-- > 1;) s[i - 1] = s[i] * dims[i];
+  for (size_t i = dims.size(); i-- > 1;) {
+    auto p = checked_mul(s[i], dims[i]);
+    s[i - 1] = p ? *p : INT64_MAX;
+  }
   return s;
 }
 

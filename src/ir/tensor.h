@@ -4,6 +4,7 @@
 // through the typed accessors, which convert to and from double / int64.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -40,7 +41,10 @@ class Tensor {
   Shape shape() const { return Shape::of(dims_); }
   bool empty_storage() const { return data_ == nullptr && nbytes_ == 0; }
 
+  // Raw bytes. Views of a model file may be unaligned for the element type:
+  // typed access through data<T>() needs aligned(); get_f64/get_i64 always work.
   const uint8_t* bytes() const { return data_; }
+  bool aligned() const { return reinterpret_cast<uintptr_t>(data_) % std::max<size_t>(dtype_size(dtype_), 1) == 0; }
   // Mutable access; copies a view into owned storage first (copy on write).
   uint8_t* mutable_bytes();
   template <typename T>

@@ -17,19 +17,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A view needs its first element aligned for its type: kernels read weights
-// through typed pointers, and a misaligned float load is undefined behaviour
-// (UBSan reports it). Protobuf places raw_data at any offset, so a tensor
-// whose bytes are misaligned is copied once instead. Empty tensors get owned
-// storage too, so their pointer is never null.
+// Weights stay in the mapped file (no copy). Protobuf places raw_data at any
+// offset, so a view may be unaligned for its type: Tensor reads elements with
+// memcpy, and typed pointers are used only after Tensor::aligned(). Empty
+// tensors get owned storage, so their pointer is never null.
 Expected<Tensor> view_or_copy(DType dtype, std::vector<int64_t> dims, const uint8_t* data, size_t nbytes,
                               std::shared_ptr<const void> owner, const Limits& limits) {
-  if (nbytes > 0 && reinterpret_cast<uintptr_t>(data) % dtype_size(dtype) == 0)
-    return Tensor::view(dtype, std::move(dims), data, nbytes, std::move(owner));
-  KILN_ASSIGN_OR_RETURN(Tensor t, Tensor::alloc(dtype, std::move(dims), limits));
-  if (nbytes != t.nbytes()) return Internal("view_or_copy: size mismatch");
-  if (nbytes) std::memcpy(t.mutable_bytes(), data, nbytes);
-  return t;
+  if (nbytes > 0) return Tensor::view(dtype, std::move(dims), data, nbytes, std::move(owner));
+  return Tensor::alloc(dtype, std::move(dims), limits);
 }
 
 // Maps each external weights file once per process while any tensor still

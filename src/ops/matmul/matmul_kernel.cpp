@@ -69,7 +69,7 @@ template void run_row_product<uint64_t>(const RowProduct<uint64_t>& job);
 
 std::vector<double> read_f64(const Tensor& t) {
   std::vector<double> out(static_cast<size_t>(t.numel()));
-  if (t.dtype() == DType::kFloat32) {
+  if (t.dtype() == DType::kFloat32 && t.aligned()) {
     const float* p = t.data<float>();
     for (size_t i = 0; i < out.size(); ++i) out[i] = p[i];
   } else {

@@ -29,7 +29,7 @@ jobs=$(nproc)
 
 if has build; then
   t0=$(date +%s)
-  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_CUDA=ON -DKILN_CUDA_ARCHITECTURES=90 \
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_CUDA=${KILN_CUDA:-ON} -DKILN_CUDA_ARCHITECTURES=90 \
     -DKILN_PYTHON="$py" >"$out/cmake.log" 2>&1 && ninja -C build-gpu -j"$jobs" >"$out/build.log" 2>&1
   rc=$?
   note "build: rc=$rc in $(( $(date +%s) - t0 )) s"

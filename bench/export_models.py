@@ -66,7 +66,7 @@ def export(name, model, inputs, path, dynamo):
     t0 = time.time()
     if dynamo:
         batch = torch.export.Dim("batch", min=1, max=1024)
-        shapes = {k: {0: batch} for k in names}
+        shapes = tuple({0: batch} for _ in names)  # positional: arg names differ from input names
         prog = torch.onnx.export(model, args, dynamo=True, input_names=names, output_names=[out_name],
                                  dynamic_shapes=shapes)
         prog.save(path)
@@ -87,7 +87,7 @@ def main():
     os.makedirs(args.out_dir, exist_ok=True)
     for name in args.models.split(","):
         model = resnet50() if name == "resnet50" else bert()
-        wrapped = model if name == "resnet50" else BertWrapper(model)
+        wrapped = model if name == "resnet50" else BertWrapper(model).eval()
         inputs = inputs_for(name, args.batch)
         np.savez(os.path.join(args.out_dir, f"{name}_inputs.npz"), **{k: v.numpy() for k, v in inputs.items()})
         with torch.no_grad():

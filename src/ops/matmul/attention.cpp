@@ -34,6 +34,7 @@ struct AttnAttrs {
   int64_t mode = 0;                   // qk_matmul_output_mode
   std::optional<double> scale;
   double softcap = 0;
+  int64_t left_window = -1, right_window = -1;  // opset 25 sliding window; -1 = unbounded
 };
 
 Expected<AttnAttrs> attention_attrs(const Node& node) {
@@ -41,10 +42,12 @@ Expected<AttnAttrs> attention_attrs(const Node& node) {
   // silently compute something else.
   static const char* const kKnown[] = {"is_causal",         "q_num_heads", "kv_num_heads", "qk_matmul_output_mode",
                                        "softmax_precision", "scale",       "softcap"};
-  for (const auto& [key, value] : node.attrs)
-    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
+  for (const auto& [key, value] : node.attrs) {
+    bool window = (key == "left_window_size" || key == "right_window_size") && node.opset >= 25;
+    if (!window && std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
       return node.error(ErrorCode::kInvalidArgument, "attribute '", key, "' is not an attribute of Attention-",
                         node.opset);
+  }
   AttnAttrs a;
   KILN_ASSIGN_OR_RETURN(int64_t causal, node.attr_int("is_causal", 0));
   KILN_ASSIGN_OR_RETURN(a.q_heads, node.attr_int("q_num_heads", 0));
@@ -66,6 +69,10 @@ Expected<AttnAttrs> attention_attrs(const Node& node) {
     KILN_ASSIGN_OR_RETURN(float scale, node.attr_float("scale", 1.0f));
     a.scale = scale;
   }
+  KILN_ASSIGN_OR_RETURN(a.left_window, node.attr_int("left_window_size", -1));
+  KILN_ASSIGN_OR_RETURN(a.right_window, node.attr_int("right_window_size", -1));
+  if (a.left_window < -1) return bad("left_window_size", a.left_window, "-1 or non-negative");
+  if (a.right_window < -1) return bad("right_window_size", a.right_window, "-1 or non-negative");
   a.causal = causal == 1;
   a.softcap = softcap;
   return a;
@@ -376,6 +383,10 @@ Status run_attention(CpuContext& ctx) {
           }
         }
         if (at.causal && j > i + offset) bias += kNegInf;
+        // Sliding window around the query's absolute position i + offset.
+        const int64_t diff = i + offset - j;
+        if ((at.left_window >= 0 && diff > at.left_window) || (at.right_window >= 0 && -diff > at.right_window))
+          bias += kNegInf;
         if (!nonpad.empty() && j >= nonpad[static_cast<size_t>(b)]) bias += kNegInf;
         if (bias != kNegInf) all_masked = false;
         biased[static_cast<size_t>(j)] = s + bias;

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "builder/layout_assignment.h"
 #include "builder/memory_planner.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
@@ -47,6 +48,7 @@ class Lowering {
     target_.describe(plan_);
     KILN_RETURN_IF_ERROR(add_tensors());
     KILN_RETURN_IF_ERROR(add_layers());
+    if (options_.channels_last) KILN_RETURN_IF_ERROR(assign_channels_last(plan_, target_).status());
     KILN_RETURN_IF_ERROR(choose_kernels());
     plan_memory_and_workspace();
     return std::move(plan_);

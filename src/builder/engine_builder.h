@@ -22,6 +22,8 @@ struct BuildOptions {
   std::map<std::string, std::vector<int64_t>> input_shapes;
   Limits limits;
   bool autotune = true;  // time every candidate kernel/tactic where there is a choice
+  // NHWC for float16 convolution chains (cuDNN's fastest layout there).
+  bool channels_last = true;
   std::function<void(const std::string&)> progress;  // one line per stage / layer batch
 };
 

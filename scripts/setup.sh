@@ -71,6 +71,9 @@ fi
 
 # --- 3. Build ----------------------------------------------------------------
 export PATH=/usr/local/cuda/bin:$PATH
+# ccache keys on paths relative to the checkout, so a fresh clone elsewhere
+# on the same machine reuses earlier compilations.
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 cuda=OFF
 if command -v nvcc >/dev/null 2>&1; then cuda=ON; fi
 log "configuring build/ (CUDA $cuda)"

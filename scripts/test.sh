@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 bash scripts/setup.sh
+export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=1
 
 jobs=$(nproc)
 echo "== sanitizer + fuzz build (clang, ASan + UBSan) =="

@@ -6,6 +6,11 @@ namespace kiln {
 // unreferenced registration objects).
 void register_all_cuda_kernels(CudaKernelRegistry& r) {
   register_copy_kernels(r);
+  register_matmul_kernels(r);
+  register_elementwise_kernels(r);
+  register_cuconv_kernels(r);
+  register_movement_kernels(r);
+  register_reduce_kernels(r);
 }
 
 }  // namespace kiln

@@ -30,10 +30,11 @@ jobs=$(nproc)
 if has build; then
   t0=$(date +%s)
   cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_CUDA=${KILN_CUDA:-ON} -DKILN_CUDA_ARCHITECTURES=90 \
-    -DKILN_PYTHON="$py" >"$out/cmake.log" 2>&1 && ninja -C build-gpu -j"$jobs" >"$out/build.log" 2>&1
+    -DKILN_PYTHON="$py" >"$out/cmake.log" 2>&1 && ninja -C build-gpu -k 0 -j"$jobs" >"$out/build.log" 2>&1
   rc=$?
   note "build: rc=$rc in $(( $(date +%s) - t0 )) s"
-  [ $rc -eq 0 ] || { tail -40 "$out/build.log"; exit 1; }
+  # Keep going: the targets that did build can still be tested.
+  [ $rc -eq 0 ] || grep -E "error|FAILED" "$out/build.log" | head -20
 fi
 kiln=$root/build-gpu/tools/kiln/kiln
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >"$out/gpu.txt" 2>&1

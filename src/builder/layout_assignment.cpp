@@ -104,6 +104,10 @@ class LayoutAssigner {
 }  // namespace
 
 Expected<int> assign_channels_last(EnginePlan& plan, const BuildTarget& target) {
+  // A graph that already carries layout decisions (set by its producer) is
+  // taken as it is.
+  for (const PlanTensor& t : plan.tensors)
+    if (t.layout != Layout::kLinear) return 0;
   return LayoutAssigner(plan, target).run();
 }
 

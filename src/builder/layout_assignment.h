@@ -3,6 +3,7 @@
 // kiln.Reformat layers where a producer and a consumer disagree. A layer is
 // given NHWC tensors only if the target has a kernel that accepts them, so
 // the choice never makes a build fail. Engine inputs and outputs stay linear.
+// Graphs whose values already carry layouts are left as they are.
 #pragma once
 
 #include "base/status.h"

@@ -21,6 +21,8 @@ Status run_build_passes(Graph& graph, const PassOptions& options);
 Status fold_constants(Graph& graph, const Limits& limits);  // constant_folding.cpp
 Status materialize_outputs(Graph& graph);                   // materialize_outputs.cpp
 Status convert_to_fp16(Graph& graph);                       // precision_fp16.cpp
+// Whether --fp16 turns this float32 input of `node` into float16.
+bool fp16_converts_input(const Node& node, size_t input);
 Status fold_batchnorm(Graph& graph);                        // fold_batchnorm.cpp
 Status fuse_gelu(Graph& graph);                             // fuse_gelu.cpp
 Status fuse_conv(Graph& graph);                             // fuse_conv.cpp

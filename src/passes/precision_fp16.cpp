@@ -159,4 +159,8 @@ class Fp16Rewriter {
 
 Status convert_to_fp16(Graph& graph) { return Fp16Rewriter(graph).run(); }
 
+bool fp16_converts_input(const Node& node, size_t input) {
+  return eligible(node) && !keeps_input_type(node, input);
+}
+
 }  // namespace kiln

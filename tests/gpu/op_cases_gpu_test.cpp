@@ -9,6 +9,7 @@
 
 #include "backends/cpu/interpreter.h"
 #include "base/float_types.h"
+#include "passes/pipeline.h"
 #include "gpu_test_util.h"
 #include "ops/op_case.h"
 
@@ -34,12 +35,19 @@ Tensor rounded_to_fp16(const Tensor& t) {
   return r;
 }
 
+// Rounds exactly the float32 inputs that the fp16 pass converts.
 void round_floats_to_fp16(CaseGraph& cg) {
-  for (auto& [name, t] : cg.inputs)
-    if (t.dtype() == DType::kFloat32) t = rounded_to_fp16(t);
-  for (const auto& v : cg.graph->values())
-    if (v->constant && v->constant->dtype() == DType::kFloat32)
-      v->constant = std::make_shared<const Tensor>(rounded_to_fp16(*v->constant));
+  for (const auto& node : cg.graph->nodes()) {
+    for (size_t i = 0; i < node->inputs.size(); ++i) {
+      Value* v = node->inputs[i];
+      if (!v || v->dtype != DType::kFloat32 || !fp16_converts_input(*node, i)) continue;
+      if (v->constant) {
+        v->constant = std::make_shared<const Tensor>(rounded_to_fp16(*v->constant));
+      } else if (auto it = cg.inputs.find(v->name); it != cg.inputs.end()) {
+        it->second = rounded_to_fp16(it->second);
+      }
+    }
+  }
 }
 
 bool is_float_case(const OpCase& c) {

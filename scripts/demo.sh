@@ -22,19 +22,28 @@ echo "== kiln inspect $model"
 "$kiln" inspect "$model"
 
 # ---------------------------------------------------------------------------
-# GPU ENGINE: once `kiln build` and `kiln bench` exist, this is where the demo
-# builds an engine for the GPU found and benchmarks it against the CPU
-# reference (and PyTorch where installed). Until then, and on machines
-# without a GPU, the demo runs the CPU reference.
+# GPU ENGINE: where `kiln devices` finds a GPU, build an fp16 engine of the
+# default model for it, benchmark it (trtexec's options and summary lines),
+# save it, and run the saved engine once. Elsewhere (no GPU, or a kiln built
+# without CUDA) run the CPU reference instead, and say so.
 # ---------------------------------------------------------------------------
 echo
-if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-  echo "== GPU found ($(nvidia-smi -L | head -n 1)), but the GPU engine is not built yet:"
-  echo "   falling back to the CPU reference"
+devices=$("$kiln" devices)
+mkdir -p out
+if ! grep -q '^No CUDA devices' <<<"$devices"; then
+  echo "== GPU found:"
+  echo "$devices"
+  engine=out/mobilenetv2.engine
+  echo
+  echo "== kiln bench --onnx=$model --fp16 --shapes=input:1x3x224x224 --saveEngine=$engine"
+  "$kiln" bench --onnx="$model" --fp16 --shapes=input:1x3x224x224 --saveEngine="$engine"
+  echo
+  echo "== kiln run --engine $engine --output-dir out/"
+  "$kiln" run --engine "$engine" --output-dir out/
 else
-  echo "== no GPU found: running the CPU reference"
+  echo "== no GPU to build an engine for ($(grep '^No CUDA devices' <<<"$devices")):"
+  echo "   falling back to the CPU reference"
+  echo
+  echo "== kiln run $model --output-dir out/"
+  "$kiln" run "$model" --output-dir out/
 fi
-
-echo
-echo "== kiln run $model --output-dir out/"
-"$kiln" run "$model" --output-dir out/

@@ -1,12 +1,18 @@
 """The `kiln` command line, end to end: small models written with onnx.helper
 into temporary directories, `kiln run` outputs compared with onnxruntime on
 the same .npy inputs, `kiln inspect` reports, and the exit codes (0 success,
-1 model or data error naming the file/node/tensor, 2 usage error).
+1 model or data error naming the file/node/tensor, 2 usage error). The GPU
+commands (`build`, `run --device cuda`, `run --engine`, `bench`) are tested
+for their usage errors and no-GPU failures everywhere, and end to end where
+`kiln devices` finds a GPU (skipped, with the reason printed, elsewhere).
 
 The binary is found under $KILN_BUILD_DIR (default: <repo>/build).
 """
 
+import functools
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -393,12 +399,15 @@ def test_version_and_devices():
 
 
 def test_device_cuda_is_accepted(conv_model):
-    # Until the CUDA engine lands, `--device cuda` fails with a message
-    # (exit 1); it is never a usage error or a crash.
+    # With a GPU `--device cuda` runs; without one it fails with a message
+    # (exit 1). It is never a usage error or a crash.
     r = kiln("run", conv_model, "--device", "cuda")
-    assert r.returncode in (0, 1), r.stderr
-    if r.returncode == 1:
+    if gpu_missing_reason():
+        assert r.returncode == 1, r.stderr
         assert "cuda" in r.stderr.lower()
+    else:
+        assert r.returncode == 0, r.stderr
+        assert "CUDA engine" in r.stdout
 
 
 def test_ops_table():
@@ -413,3 +422,195 @@ def test_ops_table():
     rows = [line for line in lines if line.startswith("| ") and line != header]
     assert len(rows) > 1 and all(line.count("|") == header.count("|") for line in rows)
     assert any(line.startswith("| Conv |") for line in rows)
+
+
+# --- GPU commands: usage errors and no-GPU failures (any machine) -----------------
+
+@functools.lru_cache(maxsize=None)
+def gpu_missing_reason():
+    """Why the GPU tests cannot run here, or None where `kiln devices` lists a GPU."""
+    r = kiln("devices")
+    if r.returncode != 0:
+        return f"`kiln devices` failed: {r.stderr.strip()}"
+    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("No CUDA devices")), None)
+    return line
+
+
+@pytest.fixture
+def gpu(request, capsys):
+    reason = gpu_missing_reason()
+    if reason:
+        # Printed past pytest's capture, so the reason shows under -q too.
+        with capsys.disabled():
+            print(f"\nSKIPPED {request.node.name}: {reason}")
+        pytest.skip(reason)
+
+
+BENCH_LATENCY = re.compile(
+    r"^\[I\] Latency: min = ([0-9.]+) ms, max = ([0-9.]+) ms, mean = ([0-9.]+) ms, median = ([0-9.]+) ms, "
+    r"percentile\(90%\) = ([0-9.]+) ms, percentile\(99%\) = ([0-9.]+) ms$", re.M)
+BENCH_THROUGHPUT = re.compile(r"^\[I\] Throughput: ([0-9.]+) qps$", re.M)
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["m.onnx"],
+    ["--noSuchFlag"],
+    ["--onnx=m.onnx", "--batch=8"],
+    ["--onnx=m.onnx", "--loadEngine=m.engine"],
+    ["--loadEngine=m.engine", "--fp16"],
+    ["--onnx=m.onnx", "--iterations=0"],
+    ["--onnx=m.onnx", "--iterations=ten"],
+    ["--onnx=m.onnx", "--warmUp=-5"],
+    ["--onnx=m.onnx", "--infStreams=0"],
+    ["--onnx=m.onnx", "--useCudaGraph", "--noCudaGraph"],
+    ["--onnx=m.onnx", "--shapes=x"],
+    ["--onnx=m.onnx", "--loadInputs=x"],
+])
+def test_bench_usage_errors(args):
+    r = kiln("bench", *args)
+    assert r.returncode == 2, f"{args}: rc {r.returncode}\n{r.stdout}\n{r.stderr}"
+    assert "Usage" in r.stderr or "--help" in r.stderr, r.stderr  # the usage, or a grammar and where to find it
+    assert r.stdout.rstrip().splitlines()[-1].startswith("&&&& FAILED Kiln.bench # "), r.stdout
+
+
+def test_bench_batch_points_to_shapes():
+    r = kiln("bench", "--onnx=m.onnx", "--batch=8")
+    assert r.returncode == 2 and "--shapes" in r.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["build"],
+    ["build", "m.onnx"],
+    ["build", "m.onnx", "-o", "m.engine", "--shapes=x"],
+    ["build", "m.onnx", "-o", "m.engine", "--no-such-flag"],
+    ["run", "--engine", "m.engine", "--device", "cpu"],
+    ["run", "m.onnx", "--engine", "m.engine"],
+    ["run", "m.onnx", "--fp16"],
+])
+def test_gpu_command_usage_errors(args):
+    r = kiln(*args)
+    assert r.returncode == 2, f"{args}: rc {r.returncode}\n{r.stderr}"
+    assert "Usage" in r.stderr or "--help" in r.stderr, r.stderr
+
+
+def test_gpu_commands_without_gpu(conv_model, tmp_path):
+    if not gpu_missing_reason():
+        pytest.skip("a GPU is present; the no-GPU messages cannot be seen here")
+    r = kiln("bench", f"--onnx={conv_model}")
+    assert r.returncode == 1, r.stdout + r.stderr
+    text = (r.stdout + r.stderr).lower()
+    assert "no cuda device" in text or "without the cuda backend" in text, text
+    lines = r.stdout.rstrip().splitlines()
+    assert lines[0].startswith("&&&& RUNNING Kiln.bench # ")
+    assert "[I] === Model Options ===" in r.stdout and "[I] === System Options ===" in r.stdout
+    assert lines[-1].startswith("&&&& FAILED Kiln.bench # ") and f"--onnx={conv_model}" in lines[-1]
+    assert any(line.startswith("[E] ") for line in lines)
+    r = kiln("build", conv_model, "-o", tmp_path / "conv.engine")
+    assert r.returncode == 1 and "cuda" in r.stderr.lower(), r.stderr
+    assert not (tmp_path / "conv.engine").exists()
+    r = kiln("run", "--engine", tmp_path / "conv.engine")
+    assert r.returncode == 1 and "cuda" in r.stderr.lower(), r.stderr
+
+
+# --- GPU commands end to end (skipped without a GPU) -------------------------------
+
+def rel_l2(got, want):
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    return np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-30)
+
+
+def test_gpu_build_run_and_engine_round_trip(gpu, conv_model, tmp_path):
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(1, 3, 8, 8)).astype(np.float32)
+    scale = rng.uniform(0.5, 2, size=(1, 4, 1, 1)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "scale.npy", scale)
+    feeds = ["--input", f"x={tmp_path / 'x.npy'}", "--input", f"scale={tmp_path / 'scale.npy'}"]
+    r = kiln("run", conv_model, *feeds, "-o", tmp_path / "cpu")
+    assert r.returncode == 0, r.stderr
+    reference = np.load(tmp_path / "cpu" / "y.npy")
+
+    engine = tmp_path / "conv.engine"
+    r = kiln("build", conv_model, "-o", engine)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for text in ["cuDNN", "cuBLAS", "CUDA runtime", "layers:", "memory:", "arena", "build: "]:
+        assert text in r.stdout, text
+    assert engine.is_file() and engine.stat().st_size > 0
+
+    # fp32 on the GPU (TF32 convolutions allowed), the same file names as the CPU path.
+    r = kiln("run", conv_model, "--device", "cuda", *feeds, "-o", tmp_path / "cuda")
+    assert r.returncode == 0, r.stderr
+    assert "CUDA engine" in r.stdout and "y  float32[1,4,8,8]" in r.stdout
+    assert sorted(p.name for p in (tmp_path / "cuda").iterdir()) == ["y.npy"]
+    assert rel_l2(np.load(tmp_path / "cuda" / "y.npy"), reference) < 2e-3
+
+    r = kiln("run", "--engine", engine, *feeds, "-o", tmp_path / "engine")
+    assert r.returncode == 0, r.stderr
+    assert rel_l2(np.load(tmp_path / "engine" / "y.npy"), reference) < 2e-3
+
+    r = kiln("run", conv_model, "--device", "cuda", "--fp16", *feeds, "-o", tmp_path / "fp16")
+    assert r.returncode == 0, r.stderr
+    assert rel_l2(np.load(tmp_path / "fp16" / "y.npy"), reference) < 2e-2
+
+    # Random inputs are seeded by position: the engine gets the CPU run's data.
+    assert kiln("run", conv_model, "--seed", 5, "-o", tmp_path / "r_cpu").returncode == 0
+    assert kiln("run", "--engine", engine, "--seed", 5, "-o", tmp_path / "r_gpu").returncode == 0
+    assert rel_l2(np.load(tmp_path / "r_gpu" / "y.npy"), np.load(tmp_path / "r_cpu" / "y.npy")) < 2e-3
+
+
+def test_gpu_engine_checks_inputs(gpu, dynamic_model, tmp_path):
+    engine = tmp_path / "dyn.engine"
+    r = kiln("build", dynamic_model, "-o", engine, "--shapes=x:4x4", "--no-tune")
+    assert r.returncode == 0, r.stdout + r.stderr
+    x = np.random.default_rng(3).normal(size=(4, 4)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    r = kiln("run", "--engine", engine, "--input", f"x={tmp_path / 'x.npy'}", "-o", tmp_path / "o")
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "o" / "probs.npy"), ort_run(dynamic_model, {"x": x})["probs"],
+                               rtol=2e-3, atol=1e-4)
+    np.save(tmp_path / "bad.npy", np.zeros((2, 4), np.float32))
+    r = kiln("run", "--engine", engine, "--input", f"x={tmp_path / 'bad.npy'}")
+    assert r.returncode == 1 and str(tmp_path / "bad.npy") in r.stderr and "'x'" in r.stderr, r.stderr
+    r = kiln("run", "--engine", engine, "--shapes=x:2x4")
+    assert r.returncode == 2, r.stderr
+    (tmp_path / "broken.engine").write_bytes(engine.read_bytes()[:100])
+    r = kiln("run", "--engine", tmp_path / "broken.engine")
+    assert r.returncode == 1 and str(tmp_path / "broken.engine") in r.stderr, r.stderr
+
+
+def test_gpu_bench_streams_and_exports(gpu, conv_model, tmp_path):
+    times, profile, layers = tmp_path / "times.json", tmp_path / "profile.json", tmp_path / "layers.json"
+    r = kiln("bench", f"--onnx={conv_model}", "--infStreams=2", "--warmUp=20", "--duration=0.2", "--iterations=20",
+             "--dumpProfile", f"--exportTimes={times}", f"--exportProfile={profile}", f"--exportLayerInfo={layers}",
+             f"--saveEngine={tmp_path / 'conv.engine'}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    assert out.rstrip().splitlines()[-1].startswith("&&&& PASSED Kiln.bench # ")
+    for text in ["[I] === Device Information ===", "[I] Libraries: ", "[I] Inference Streams: 2",
+                 "[I] GPU Compute Time: ", "[I] H2D Latency: ", "[I] D2H Latency: ", "Time(%)"]:
+        assert text in out, text
+    qps = float(BENCH_THROUGHPUT.search(out).group(1))
+    latency = [float(v) for v in BENCH_LATENCY.search(out).groups()]
+    assert qps > 0 and 0 < latency[0] <= latency[3] <= latency[5] <= latency[1]
+
+    summary = json.loads(times.read_text())["summary"]
+    assert summary["streams"] == 2 and summary["iterations"] >= 40
+    assert summary["throughputQps"] == pytest.approx(qps, rel=1e-3, abs=0.01)
+    assert summary["latencyMs"]["median"] == pytest.approx(latency[3], abs=1e-4)
+    assert len(json.loads(times.read_text())["iterations"]) == summary["iterations"]
+    prof = json.loads(profile.read_text())
+    assert prof[0]["count"] >= 1 and all("kernel" in row for row in prof[1:])
+    info = json.loads(layers.read_text())
+    assert info["Bindings"] == ["x", "scale", "y"] and all(layer["Kernel"] for layer in info["Layers"])
+
+    # The saved engine, eager enqueue, no copies, inputs from a file.
+    np.save(tmp_path / "x.npy", np.ones((1, 3, 8, 8), np.float32))
+    r = kiln("bench", f"--loadEngine={tmp_path / 'conv.engine'}", "--noCudaGraph", "--noDataTransfers",
+             f"--loadInputs=x:{tmp_path / 'x.npy'}", "--duration=0.1", "--warmUp=0")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "[I] CUDA Graph: Disabled" in r.stdout and "H2D Latency" not in r.stdout
+    assert BENCH_THROUGHPUT.search(r.stdout)
+    r = kiln("bench", f"--loadEngine={tmp_path / 'missing.engine'}")
+    assert r.returncode == 1 and str(tmp_path / "missing.engine") in r.stderr
+    assert "&&&& FAILED Kiln.bench" in r.stdout

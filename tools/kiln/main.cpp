@@ -7,6 +7,7 @@
 #include <exception>
 #include <iostream>
 
+#include "bench_options.h"
 #include "commands.h"
 #include "execution_device.h"
 #include "shape_spec.h"
@@ -60,17 +61,37 @@ int main(int argc, char** argv) {
 
   kiln::cli::RunOptions run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a model once and summarize (and save) its outputs");
-  run_cmd->add_option("model", run.model, "ONNX model file")->required();
+  run_cmd->add_option("model", run.model, "ONNX model file (or give --engine)");
+  run_cmd->add_option("--engine", run.engine, "Run a saved engine (from 'kiln build') on the GPU instead");
   run_cmd->add_option("-i,--input", run.inputs, "Input from a .npy file, NAME=FILE.npy; may be repeated (random if absent)")
       ->allow_extra_args(false);
   run_cmd->add_option("-o,--output-dir", run.output_dir, "Write each output as NAME.npy into this directory");
   run_cmd->add_option("--shapes", run.shapes, shapes_help)->allow_extra_args(false);
   run_cmd->add_option("--seed", run.seed, "Seed of the random inputs")->capture_default_str();
-  run_cmd->add_option("--device", run.device, "Where to run: cpu (the CPU reference) or cuda")
-      ->check(CLI::IsMember(kiln::cli::kDeviceNames))
-      ->capture_default_str();
+  run_cmd->add_option("--device", run.device,
+                      "Where to run: cpu (the CPU reference, default) or cuda (an engine built in memory; "
+                      "the default with --engine)")
+      ->check(CLI::IsMember(kiln::cli::kDeviceNames));
+  run_cmd->add_flag("--fp16", run.fp16, "With --device cuda: let eligible layers run in fp16 (default fp32)");
   run_cmd->footer(std::string(kiln::cli::kShapeSpecGrammar) +
                   "\nRandom inputs: floats uniform in [-1,1), integers in [0,10), bools 0/1.");
+
+  kiln::cli::BuildCommandOptions build;
+  CLI::App* build_cmd = app.add_subcommand("build", "Build a CUDA engine for this GPU and save it");
+  build_cmd->add_option("model", build.model, "ONNX model file")->required();
+  build_cmd->add_option("-o,--output", build.output, "Engine file to write")->required();
+  build_cmd->add_flag("--fp16", build.fp16, "Let eligible layers run in fp16 (default fp32)");
+  build_cmd->add_option("--shapes", build.shapes, shapes_help)->allow_extra_args(false);
+  build_cmd->add_flag("--no-tune", build.no_tune, "Take each layer's first kernel instead of timing every tactic");
+  build_cmd->add_option("--device", build.device, "CUDA device index")->capture_default_str();
+  build_cmd->footer(kiln::cli::kShapeSpecGrammar);
+
+  kiln::cli::BenchOptions bench;
+  bench.command_line = kiln::cli::join_command_line(argc, argv);
+  CLI::App* bench_cmd = app.add_subcommand("bench", "Build or load an engine and time it (trtexec's options)");
+  kiln::cli::add_bench_options(*bench_cmd, bench);
+  bench_cmd->footer(std::string(kiln::cli::kShapeSpecGrammar) + "\n" + kiln::cli::kLoadInputsGrammar +
+                    "\nEnds with '&&&& PASSED Kiln.bench # <command line>' or '&&&& FAILED ...'.");
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version, build type and CUDA support");
   CLI::App* devices_cmd = app.add_subcommand("devices", "List the CUDA devices, or say why there are none");
@@ -85,6 +106,7 @@ int main(int argc, char** argv) {
     const CLI::App* sub = current_app(app);
     std::cerr << (sub == &app ? "kiln" : "kiln " + sub->get_name()) << ": error: " << e.what() << "\n\n"
               << help_of(app, sub);
+    if (sub == bench_cmd) std::cout << kiln::cli::bench_failed_line(bench.command_line) << "\n";
     return kUsageExit;
   }
 
@@ -92,6 +114,8 @@ int main(int argc, char** argv) {
     if (show_version || version_cmd->parsed()) return finish(kiln::cli::version_command(std::cout), app);
     if (inspect_cmd->parsed()) return finish(kiln::cli::inspect_command(inspect, std::cout, std::cerr), app);
     if (run_cmd->parsed()) return finish(kiln::cli::run_command(run, std::cout, std::cerr), app);
+    if (build_cmd->parsed()) return finish(kiln::cli::build_command(build, std::cout, std::cerr), app);
+    if (bench_cmd->parsed()) return finish(kiln::cli::bench_command(bench, std::cout, std::cerr), app);
     if (devices_cmd->parsed()) return finish(kiln::cli::devices_command(std::cout), app);
     if (ops_cmd->parsed()) return finish(kiln::cli::ops_command(ops, std::cout), app);
   } catch (const std::exception& e) {

@@ -34,4 +34,18 @@ void fill_random(Tensor& tensor, uint64_t seed) {
   }
 }
 
+void fill_bench_random(Tensor& tensor, uint64_t seed) {
+  DType t = tensor.dtype();
+  if (dtype_is_float(t)) return fill_random(tensor, seed);
+  uint64_t range = t == DType::kInt8 ? 128 : t == DType::kUInt8 ? 256 : 1000;
+  uint64_t state = seed;
+  for (int64_t i = 0; i < tensor.numel(); ++i) {
+    if (t == DType::kBool) {
+      tensor.set_i64(i, 1);
+      continue;
+    }
+    tensor.set_i64(i, static_cast<int64_t>(splitmix64(state) % range));
+  }
+}
+
 }  // namespace kiln::cli

@@ -119,9 +119,14 @@ Expected<Tensor> read_tensor_value(Reader& r) {
   if (!r.ok()) return r.status();
   if (dtype_size(dtype) == 0) return InvalidArgument("an attribute tensor has an unknown type");
   if (nbytes > r.remaining()) return InvalidArgument("an attribute tensor's data exceeds its section");
+  // Check the shape against the stored byte count before allocating, so a
+  // corrupted dim cannot ask for more memory than the file holds.
+  auto count = checked_product(dims);
+  auto expected = count ? checked_mul(*count, static_cast<int64_t>(dtype_size(dtype))) : std::nullopt;
+  if (!expected || static_cast<uint64_t>(*expected) != nbytes)
+    return InvalidArgument("an attribute tensor's data does not match its shape");
   auto t = Tensor::alloc(dtype, dims);
   if (!t.ok()) return t.status();
-  if (t->nbytes() != nbytes) return InvalidArgument("an attribute tensor's data does not match its shape");
   r.raw(t->mutable_bytes(), nbytes);
   return t;
 }

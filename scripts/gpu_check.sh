@@ -49,7 +49,8 @@ if has gpu; then
   note "gpu tests: rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$out/gpu_tests.log" | tr '\n' ' ')"
 fi
 if has conformance; then
-  $py tests/conformance/run_conformance.py --build-dir build-gpu --no-docs --device cuda >"$out/conformance_cuda.log" 2>&1
+  $py tests/conformance/run_conformance.py --build-dir build-gpu --device cuda --jobs "$jobs" \
+    --docs "$out/conformance_cuda.md" >"$out/conformance_cuda.log" 2>&1
   note "conformance (cuda): rc=$? $(grep -E 'passed|supported' "$out/conformance_cuda.log" | head -3 | tr '\n' ' ')"
 fi
 models=/tmp/kiln-models

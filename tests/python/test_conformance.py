@@ -1,4 +1,5 @@
-"""ONNX backend node tests on Kiln's CPU reference (tests/conformance/run_conformance.py).
+"""ONNX backend node tests on Kiln's CPU reference and CUDA engines
+(tests/conformance/run_conformance.py).
 
 Uses the build directory in $KILN_BUILD_DIR (set by ctest). Set
 KILN_UPDATE_CONFORMANCE_DOCS=1 to also rewrite docs/conformance.md.
@@ -38,11 +39,29 @@ def test_onnx_node_conformance():
     assert proc.returncode == 0, "ONNX conformance failed:\n" + proc.stdout[-20000:]
 
 
-def test_skip_file_is_well_formed():
+def test_cuda_node_conformance():
+    """The same suite on CUDA engines; where no GPU can run them, the tool's
+    refusal must say why, and the test skips with that reason."""
+    if tools_disabled():
+        pytest.skip("KILN_TOOLS=OFF in this build: kiln_conformance is not built")
+    cmd = [sys.executable, SCRIPT, "--build-dir", BUILD_DIR, "--device", "cuda"]
+    if os.environ.get("KILN_UPDATE_CONFORMANCE_DOCS") != "1":
+        cmd.append("--no-docs")
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print(proc.stdout)
+    refusal = [line for line in proc.stdout.splitlines() if line.startswith("kiln_conformance: --device cuda:")]
+    if proc.returncode != 0 and refusal:
+        assert "CUDA" in refusal[0] or "GPU" in refusal[0], refusal[0]
+        pytest.skip(refusal[0])
+    assert proc.returncode == 0, "ONNX conformance on CUDA failed:\n" + proc.stdout[-20000:]
+
+
+@pytest.mark.parametrize("skip_file", ["skips.txt", "skips_cuda.txt"])
+def test_skip_file_is_well_formed(skip_file):
     sys.path.insert(0, os.path.join(REPO, "tests", "conformance"))
     import run_conformance
 
-    skips, problems = run_conformance.parse_skips(os.path.join(REPO, "tests", "conformance", "skips.txt"))
+    skips, problems = run_conformance.parse_skips(os.path.join(REPO, "tests", "conformance", skip_file))
     assert not problems, "\n".join(problems)
     for name, reason in skips.items():
         assert name.startswith("test_") and reason, name

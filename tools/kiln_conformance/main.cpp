@@ -1,6 +1,7 @@
 // kiln_conformance: runs ONNX backend node-test cases (as written by
-// tests/conformance/export_node_tests.py) on Kiln's CPU reference and writes
-// one JSON line per case. Each case runs in its own child process, so a case
+// tests/conformance/export_node_tests.py) on Kiln's CPU reference or, with
+// --device cuda, on CUDA engines built from them, and writes one JSON line
+// per case. Each case runs in its own child process, so a case
 // that crashes, hangs or eats memory is recorded as a Kiln bug and the suite
 // still finishes.
 #include <fcntl.h>
@@ -25,9 +26,11 @@
 #include <vector>
 
 #include "base/status.h"
+#include "execution_device.h"
 #include "run_case.h"
 
 namespace fs = std::filesystem;
+using kiln::conformance::CaseDevice;
 using kiln::conformance::CaseResult;
 using kiln::conformance::CaseSpec;
 using Clock = std::chrono::steady_clock;
@@ -57,7 +60,8 @@ struct Options {
   std::string filter;
   int jobs = 1;
   double timeout_s = 60;
-  long mem_limit_mb = kDefaultMemLimitMb;
+  long mem_limit_mb = -1;  // -1: the device's default
+  CaseDevice device = CaseDevice::kCpu;
   bool fork = true;
   bool quiet = false;
 };
@@ -70,7 +74,9 @@ void usage() {
                "  --filter REGEX    only cases whose name matches (search)\n"
                "  --jobs N          cases run at once (default 1)\n"
                "  --timeout SEC     per-case wall-clock limit (default 60)\n"
-               "  --mem-limit-mb N  per-case address-space limit, 0 for none (default %ld)\n"
+               "  --device cpu|cuda the CPU reference (default) or a CUDA engine per case\n"
+               "  --mem-limit-mb N  per-case address-space limit, 0 for none (default %ld on the CPU,\n"
+               "                    none on CUDA, whose driver reserves far more address space)\n"
                "  --no-fork         run in this process (debugging; no crash or time guard)\n"
                "  --quiet           no progress on stderr\n",
                kDefaultMemLimitMb);
@@ -91,6 +97,12 @@ bool parse_args(int argc, char** argv, Options& o) {
       o.timeout_s = std::atof(v);
     } else if (a == "--mem-limit-mb" && (v = value())) {
       o.mem_limit_mb = std::atol(v);
+    } else if (a == "--device" && (v = value())) {
+      if (std::strcmp(v, "cpu") != 0 && std::strcmp(v, "cuda") != 0) {
+        std::fprintf(stderr, "kiln_conformance: --device is cpu or cuda, not '%s'\n", v);
+        return false;
+      }
+      o.device = std::strcmp(v, "cuda") == 0 ? CaseDevice::kCuda : CaseDevice::kCpu;
     } else if (a == "--no-fork") {
       o.fork = false;
     } else if (a == "--quiet") {
@@ -104,6 +116,7 @@ bool parse_args(int argc, char** argv, Options& o) {
       return false;
     }
   }
+  if (o.mem_limit_mb < 0) o.mem_limit_mb = o.device == CaseDevice::kCuda ? 0 : kDefaultMemLimitMb;
   return !o.cases_dir.empty();
 }
 
@@ -173,7 +186,7 @@ class Driver {
 
   void run() {
     if (!o_.fork) {
-      for (const auto& c : cases_) emit(c, kiln::conformance::run_case(c));
+      for (const auto& c : cases_) emit(c, kiln::conformance::run_case(c, o_.device));
       return;
     }
     size_t next = 0;
@@ -215,7 +228,7 @@ class Driver {
         struct rlimit lim = {bytes, bytes};
         ::setrlimit(RLIMIT_AS, &lim);
       }
-      CaseResult r = kiln::conformance::run_case(cases_[index]);
+      CaseResult r = kiln::conformance::run_case(cases_[index], o_.device);
       write_all(fds[1], std::string(kResultTag) + r.status + " " + kiln::conformance::to_json(cases_[index], r) + "\n");
       ::_exit(0);
     }
@@ -310,6 +323,33 @@ class Driver {
   size_t done_ = 0;
 };
 
+// Whether CUDA engines can run here, asked in a child process: CUDA must not
+// be initialized in this process, which forks a child per case.
+bool cuda_available() {
+  int fds[2];
+  if (::pipe(fds) != 0) return false;
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    kiln::Status st = kiln::cli::check_device_available(kiln::cli::ExecutionDevice::kCuda);
+    write_all(fds[1], st.ok() ? "" : st.message());
+    ::_exit(st.ok() ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string why;
+  char buf[1024];
+  ssize_t got;
+  while (pid > 0 && ((got = ::read(fds[0], buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR)))
+    if (got > 0) why.append(buf, static_cast<size_t>(got));
+  ::close(fds[0]);
+  int st = 0;
+  if (pid < 0 || ::waitpid(pid, &st, 0) < 0) why = "could not start a process to look for a GPU";
+  bool ok = pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+  if (!ok) std::fprintf(stderr, "kiln_conformance: --device cuda: %s\n", why.empty() ? "no usable GPU" : why.c_str());
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -318,6 +358,7 @@ int main(int argc, char** argv) {
     usage();
     return 2;
   }
+  if (o.device == CaseDevice::kCuda && !cuda_available()) return 1;
   std::vector<CaseSpec> cases;
   if (!list_cases(o, cases)) {
     std::fprintf(stderr, "kiln_conformance: '%s' is not a case directory\n", o.cases_dir.c_str());

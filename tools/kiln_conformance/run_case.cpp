@@ -14,6 +14,7 @@
 #include <set>
 
 #include "backends/cpu/interpreter.h"
+#include "execution_device.h"
 #include "base/mapped_file.h"
 #include "onnx/importer.h"
 #include "onnx/onnx_model.h"
@@ -181,7 +182,17 @@ std::string compare(const Tensor& got, const Tensor& exp, double rtol, double at
              is_float ? str(" (tolerance ", format_value(worst_tol), ")") : std::string());
 }
 
-CaseResult run_case_unguarded(const CaseSpec& spec) {
+// Builds a CUDA engine (fp32, no tactic timing: the default kernels) from a
+// fresh import, since a build rewrites its graph, and runs it once.
+Expected<std::vector<Tensor>> run_on_cuda(const std::string& model_path, const std::map<std::string, Tensor>& inputs) {
+  KILN_ASSIGN_OR_RETURN(auto imported, import_onnx_file(model_path));
+  cli::ExecuteOptions options;
+  options.autotune = false;
+  cli::ExecuteTimes times;
+  return cli::execute_graph(cli::ExecutionDevice::kCuda, *imported.graph, inputs, options, times);
+}
+
+CaseResult run_case_unguarded(const CaseSpec& spec, CaseDevice device) {
   CaseResult r;
   auto result = [&](const char* status, const char* category, std::string reason) {
     r.status = status;
@@ -243,8 +254,12 @@ CaseResult run_case_unguarded(const CaseSpec& spec) {
       inputs.emplace(input_names[k], std::move(t.tensor));
     }
 
-    auto outputs = run_graph_cpu(*imported->graph, inputs);
-    if (!outputs.ok()) return result("fail", "run", str(set_name, ": ", outputs.status().to_string()));
+    auto outputs = device == CaseDevice::kCpu ? run_graph_cpu(*imported->graph, inputs) : run_on_cuda(model_path, inputs);
+    if (!outputs.ok()) {
+      if (device == CaseDevice::kCuda && outputs.status().code() == ErrorCode::kUnsupported)
+        return result("unsupported", "cuda", outputs.status().message());
+      return result("fail", "run", str(set_name, ": ", outputs.status().to_string()));
+    }
 
     auto out_files = numbered_files(set, "output");
     if (out_files.size() != outputs->size())
@@ -290,13 +305,13 @@ void append_json_string(std::string& out, const std::string& s) {
 
 }  // namespace
 
-CaseResult run_case(const CaseSpec& spec) {
+CaseResult run_case(const CaseSpec& spec, CaseDevice device) {
   auto start = std::chrono::steady_clock::now();
   CaseResult r;
   // Kiln's libraries report errors as Status; an exception escaping them is a
   // Kiln bug, recorded as such rather than ending the suite.
   try {
-    r = run_case_unguarded(spec);
+    r = run_case_unguarded(spec, device);
   } catch (const std::exception& e) {
     r.status = "fail";
     r.category = "crash";

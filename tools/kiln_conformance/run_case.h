@@ -1,5 +1,6 @@
-// One ONNX backend node-test case run on Kiln's CPU reference: import the
-// model, feed each data set, compare with the expected outputs.
+// One ONNX backend node-test case run on Kiln's CPU reference or on a CUDA
+// engine built from it: import the model, feed each data set, compare with
+// the expected outputs.
 #pragma once
 
 #include <string>
@@ -20,15 +21,19 @@ struct CaseSpec {
 
 struct CaseResult {
   std::string status;    // "pass", "fail" or "unsupported"
-  std::string category;  // unsupported: op/dtype/kind/other; fail: read/import/input/run/compare/crash/timeout
+  std::string category;  // unsupported: op/opset/dtype/kind/cuda/other; fail: read/import/input/run/compare/crash/timeout
   std::string reason;
   std::vector<std::string> ops;  // op types of the model's graph ("ai.onnx.ml.X" outside ai.onnx)
   double max_error = -1;         // largest |out - expected| over all outputs; -1 when nothing was compared
   double seconds = 0;
 };
 
-// Never throws on a bad case: every problem becomes a result.
-CaseResult run_case(const CaseSpec& spec);
+enum class CaseDevice { kCpu, kCuda };
+
+// Never throws on a bad case: every problem becomes a result. On CUDA, a
+// model the CUDA backend cannot build (an op or type without a kernel) is
+// "unsupported" with category "cuda".
+CaseResult run_case(const CaseSpec& spec, CaseDevice device);
 
 // One JSON object on one line (no trailing newline).
 std::string to_json(const CaseSpec& spec, const CaseResult& r);

@@ -5,7 +5,10 @@
 # engine accuracy, and the benchmark against PyTorch. Logs go to $OUT (or
 # ./out); a short summary is printed last.
 #
-# Usage: scripts/gpu_check.sh [stage ...]   stages: build unit gpu conformance models accuracy bench
+# Usage: scripts/gpu_check.sh [stage ...]
+#   stages: build unit gpu profile conformance models accuracy bench
+#   profile: exports ResNet-50 and BERT-base and runs `kiln bench --verbose
+#   --dumpProfile` on them (build report, memory, build time, per-layer times)
 # Needs: the Debian packages in .carry/debs (CLI11 and GoogleTest headers),
 # which scripts/carry_deps.sh downloads on the development machine.
 set -uo pipefail
@@ -13,7 +16,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 out=${OUT:-$root/out}
 mkdir -p "$out"
-stages=${*:-build unit gpu conformance models accuracy bench}
+stages=${*:-build unit gpu profile conformance models accuracy bench}
 summary=()
 note() { summary+=("$1"); echo "== $1"; }
 has() { [[ " $stages " == *" $1 "* ]]; }
@@ -48,12 +51,25 @@ if has gpu; then
   build-gpu/tests/kiln_gpu_tests >"$out/gpu_tests.log" 2>&1
   note "gpu tests: rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$out/gpu_tests.log" | tr '\n' ' ')"
 fi
+models=/tmp/kiln-models
+if has profile; then
+  $py bench/export_models.py $models --models resnet50 --exporters ts >"$out/export_profile.log" 2>&1 &&
+    $py bench/export_models.py $models --models bert --exporters dynamo >>"$out/export_profile.log" 2>&1
+  note "profile exports: rc=$?"
+  for spec in "resnet50_ts input:1x3x224x224 resnet50_b1" "resnet50_ts input:256x3x224x224 resnet50_b256" \
+              "bert_dynamo input_ids:32x128,attention_mask:32x128 bert_b32" \
+              "bert_dynamo input_ids:1x128,attention_mask:1x128 bert_b1"; do
+    set -- $spec
+    timeout 120 "$kiln" bench --onnx=$models/$1.onnx --fp16 --shapes=$2 --duration=1 --warmUp=200 --noDataTransfers \
+      --verbose --dumpProfile --exportProfile="$out/profile_$3.json" >"$out/profile_$3.txt" 2>&1
+    note "profile $3: rc=$? $(grep -E 'build time|memory:|Latency' "$out/profile_$3.txt" | tr '\n' ' ' | cut -c1-400)"
+  done
+fi
 if has conformance; then
-  $py tests/conformance/run_conformance.py --build-dir build-gpu --device cuda --jobs "$jobs" \
+  timeout 240 $py tests/conformance/run_conformance.py --build-dir build-gpu --device cuda --jobs "$jobs" \
     --docs "$out/conformance_cuda.md" >"$out/conformance_cuda.log" 2>&1
   note "conformance (cuda): rc=$? $(grep -E 'passed|supported' "$out/conformance_cuda.log" | head -3 | tr '\n' ' ')"
 fi
-models=/tmp/kiln-models
 if has models; then
   $py bench/export_models.py $models --batch 2 >"$out/export.log" 2>&1
   note "exports: rc=$? $(grep -c exported "$out/export.log") models; $(grep -c FAILED "$out/export.log") failed"

@@ -1,9 +1,11 @@
 // kiln_conformance: runs ONNX backend node-test cases (as written by
 // tests/conformance/export_node_tests.py) on Kiln's CPU reference or, with
 // --device cuda, on CUDA engines built from them, and writes one JSON line
-// per case. Each case runs in its own child process, so a case
+// per case. Cases run in child processes, so a case
 // that crashes, hangs or eats memory is recorded as a Kiln bug and the suite
-// still finishes.
+// still finishes. A child runs a batch of cases (one on the CPU); when it
+// dies, the case it was running is recorded and the rest of the batch is
+// rerun in a fresh child.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -61,6 +63,7 @@ struct Options {
   int jobs = 1;
   double timeout_s = 60;
   long mem_limit_mb = -1;  // -1: the device's default
+  int batch = 0;           // cases per child process; 0: the device's default
   CaseDevice device = CaseDevice::kCpu;
   bool fork = true;
   bool quiet = false;
@@ -77,6 +80,8 @@ void usage() {
                "  --device cpu|cuda the CPU reference (default) or a CUDA engine per case\n"
                "  --mem-limit-mb N  per-case address-space limit, 0 for none (default %ld on the CPU,\n"
                "                    none on CUDA, whose driver reserves far more address space)\n"
+               "  --batch N         cases per child process (default 1 on the CPU; 32 on CUDA, where\n"
+               "                    starting CUDA in a process costs more than most cases)\n"
                "  --no-fork         run in this process (debugging; no crash or time guard)\n"
                "  --quiet           no progress on stderr\n",
                kDefaultMemLimitMb);
@@ -103,6 +108,8 @@ bool parse_args(int argc, char** argv, Options& o) {
         return false;
       }
       o.device = std::strcmp(v, "cuda") == 0 ? CaseDevice::kCuda : CaseDevice::kCpu;
+    } else if (a == "--batch" && (v = value())) {
+      o.batch = std::max(1, std::atoi(v));
     } else if (a == "--no-fork") {
       o.fork = false;
     } else if (a == "--quiet") {
@@ -117,6 +124,7 @@ bool parse_args(int argc, char** argv, Options& o) {
     }
   }
   if (o.mem_limit_mb < 0) o.mem_limit_mb = o.device == CaseDevice::kCuda ? 0 : kDefaultMemLimitMb;
+  if (o.batch <= 0) o.batch = o.device == CaseDevice::kCuda ? 32 : 1;
   return !o.cases_dir.empty();
 }
 
@@ -163,12 +171,16 @@ void write_all(int fd, const std::string& s) {
   }
 }
 
+// A child process runs a batch of cases in order and reports each on its
+// own tagged line; `done` counts the lines read so far, so a crash or a
+// timeout is charged to batch[done] and the rest of the batch is rerun.
 struct Child {
   pid_t pid = -1;
   int fd = -1;
-  size_t index = 0;
-  Clock::time_point start;
-  std::string output;
+  std::vector<size_t> batch;
+  size_t done = 0;
+  Clock::time_point case_start;  // when batch[done] started
+  std::string output;            // read since the last result line
   bool timed_out = false;
 };
 
@@ -189,9 +201,9 @@ class Driver {
       for (const auto& c : cases_) emit(c, kiln::conformance::run_case(c, o_.device));
       return;
     }
-    size_t next = 0;
-    while (next < cases_.size() || !children_.empty()) {
-      while (next < cases_.size() && children_.size() < static_cast<size_t>(o_.jobs)) spawn(next++);
+    for (size_t i = 0; i < cases_.size(); ++i) pending_.push_back(i);
+    while (!pending_.empty() || !children_.empty()) {
+      while (!pending_.empty() && children_.size() < static_cast<size_t>(o_.jobs)) spawn(take_batch());
       wait_some();
     }
   }
@@ -210,11 +222,22 @@ class Driver {
       std::fprintf(stderr, "kiln_conformance: %zu/%zu cases\n", done_, cases_.size());
   }
 
-  void spawn(size_t index) {
+  // Batches shrink towards the end so the last children finish together.
+  std::vector<size_t> take_batch() {
+    size_t fair = (pending_.size() + static_cast<size_t>(o_.jobs) - 1) / static_cast<size_t>(o_.jobs);
+    size_t n = std::max<size_t>(1, std::min(static_cast<size_t>(o_.batch), fair));
+    std::vector<size_t> batch(pending_.begin(), pending_.begin() + static_cast<long>(n));
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(n));
+    return batch;
+  }
+
+  void spawn(std::vector<size_t> batch) {
     int fds[2];
     if (::pipe(fds) != 0) {
-      CaseResult r{"fail", "crash", std::string("pipe failed: ") + std::strerror(errno), {}, -1, 0};
-      emit(cases_[index], r);
+      for (size_t index : batch) {
+        CaseResult r{"fail", "crash", std::string("pipe failed: ") + std::strerror(errno), {}, -1, 0};
+        emit(cases_[index], r);
+      }
       return;
     }
     std::fflush(nullptr);
@@ -228,23 +251,43 @@ class Driver {
         struct rlimit lim = {bytes, bytes};
         ::setrlimit(RLIMIT_AS, &lim);
       }
-      CaseResult r = kiln::conformance::run_case(cases_[index], o_.device);
-      write_all(fds[1], std::string(kResultTag) + r.status + " " + kiln::conformance::to_json(cases_[index], r) + "\n");
+      for (size_t index : batch) {
+        CaseResult r = kiln::conformance::run_case(cases_[index], o_.device);
+        write_all(fds[1], std::string(kResultTag) + r.status + " " + kiln::conformance::to_json(cases_[index], r) + "\n");
+      }
       ::_exit(0);
     }
     ::close(fds[1]);
     if (pid < 0) {
       ::close(fds[0]);
-      CaseResult r{"fail", "crash", std::string("fork failed: ") + std::strerror(errno), {}, -1, 0};
-      emit(cases_[index], r);
+      for (size_t index : batch) {
+        CaseResult r{"fail", "crash", std::string("fork failed: ") + std::strerror(errno), {}, -1, 0};
+        emit(cases_[index], r);
+      }
       return;
     }
     Child c;
     c.pid = pid;
     c.fd = fds[0];
-    c.index = index;
-    c.start = Clock::now();
+    c.batch = std::move(batch);
+    c.case_start = Clock::now();
     children_.push_back(std::move(c));
+  }
+
+  // Emits every complete result line in the child's output.
+  void take_results(Child& c) {
+    size_t tag;
+    while (c.done < c.batch.size() && (tag = c.output.find(kResultTag)) != std::string::npos) {
+      size_t nl = c.output.find('\n', tag);
+      if (nl == std::string::npos) return;
+      std::string line = c.output.substr(tag + std::strlen(kResultTag), nl - tag - std::strlen(kResultTag));
+      c.output.erase(0, nl + 1);
+      size_t sp = line.find(' ');
+      if (sp == std::string::npos) continue;
+      emit_line(line.substr(0, sp), line.substr(sp + 1));
+      ++c.done;
+      c.case_start = Clock::now();
+    }
   }
 
   void wait_some() {
@@ -260,14 +303,16 @@ class Driver {
         ssize_t got = ::read(c.fd, buf, sizeof buf);
         if (got > 0) {
           c.output.append(buf, static_cast<size_t>(got));
-          // Keep the tail: the result line comes last.
-          if (c.output.size() > 2 * kKeepOutput) c.output.erase(0, c.output.size() - kKeepOutput);
+          take_results(c);
+          // Keep the tail of a case's stray output: the part before a crash says most.
+          if (c.output.size() > 2 * kKeepOutput && c.output.find(kResultTag) == std::string::npos)
+            c.output.erase(0, c.output.size() - kKeepOutput);
         } else if (got == 0 || errno != EINTR) {
           finished.push_back(i);
           continue;
         }
       }
-      double elapsed = std::chrono::duration<double>(Clock::now() - c.start).count();
+      double elapsed = std::chrono::duration<double>(Clock::now() - c.case_start).count();
       if (!c.timed_out && o_.timeout_s > 0 && elapsed > o_.timeout_s) {
         c.timed_out = true;
         ::kill(c.pid, SIGKILL);  // the pipe then closes and the child is reaped above
@@ -284,23 +329,14 @@ class Driver {
     int st = 0;
     while (::waitpid(c.pid, &st, 0) < 0 && errno == EINTR) {
     }
-    const CaseSpec& spec = cases_[c.index];
-    size_t tag = c.output.rfind(kResultTag);
-    // A complete result line counts even if the timeout fired after it was written.
-    if (tag != std::string::npos) {
-      std::string line = c.output.substr(tag + std::strlen(kResultTag));
-      size_t sp = line.find(' ');
-      size_t nl = line.find('\n');
-      if (sp != std::string::npos && nl != std::string::npos && sp < nl) {
-        emit_line(line.substr(0, sp), line.substr(sp + 1, nl - sp - 1));
-        return;
-      }
-    }
-    double elapsed = std::chrono::duration<double>(Clock::now() - c.start).count();
+    take_results(c);
+    if (c.done >= c.batch.size()) return;
+    // The child died (or was killed) during batch[done]; the cases after it
+    // go back to the queue, to run in a fresh child.
+    double elapsed = std::chrono::duration<double>(Clock::now() - c.case_start).count();
     CaseResult r;
     r.status = "fail";
     r.seconds = elapsed;
-    std::string output = tag == std::string::npos ? c.output : c.output.substr(0, tag);
     if (c.timed_out) {
       r.category = "timeout";
       r.reason = kiln::str("exceeded the per-case limit of ", o_.timeout_s, " s");
@@ -311,20 +347,22 @@ class Driver {
       r.category = "crash";
       r.reason = kiln::str("exited with status ", WIFEXITED(st) ? WEXITSTATUS(st) : -1, " before reporting");
     }
-    if (!output.empty()) r.reason += "; output: " + tail_of(output, 600);
-    emit(spec, r);
+    if (!c.output.empty()) r.reason += "; output: " + tail_of(c.output, 600);
+    emit(cases_[c.batch[c.done]], r);
+    pending_.insert(pending_.begin(), c.batch.begin() + static_cast<long>(c.done) + 1, c.batch.end());
   }
 
   const Options& o_;
   std::vector<CaseSpec> cases_;
   std::ostream& out_;
+  std::vector<size_t> pending_;
   std::vector<Child> children_;
   std::map<std::string, int> counts_;
   size_t done_ = 0;
 };
 
 // Whether CUDA engines can run here, asked in a child process: CUDA must not
-// be initialized in this process, which forks a child per case.
+// be initialized in this process, which forks the children that run cases.
 bool cuda_available() {
   int fds[2];
   if (::pipe(fds) != 0) return false;

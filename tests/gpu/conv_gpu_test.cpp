@@ -1,5 +1,5 @@
-// Targeted GPU tests of the cuconv family (cudnn.conv, cudnn.conv_transpose,
-// kiln.pool, kiln.global_pool): ResNet-50 and MobileNetV2-like blocks in fp16
+// Targeted GPU tests of the cuconv family (cudnn.conv, cublaslt.conv,
+// cudnn.conv_transpose, kiln.pool, kiln.global_pool): ResNet-50 and MobileNetV2-like blocks in fp16
 // (NCHW and channels last), every conv tactic in fp32 and fp16, asymmetric
 // pads, ConvTranspose's two paths, pools in channels last, CUDA-graph replay
 // and refusal messages. Every result is compared with the CPU reference.
@@ -299,7 +299,11 @@ TEST(CudaConv, ResNetBottleneckFp16Batch32) {
   for (bool nhwc : {false, true}) {
     SCOPED_TRACE(nhwc ? "nhwc" : "nchw");
     BuildReport r = check_recipe(bottleneck(DType::kFloat16, 32, 256, 64, 14), nhwc, 5e-3, /*autotune=*/true);
-    EXPECT_EQ(count_kernel(r, "cudnn.conv"), 3) << r.to_text();
+    // Timing picks cuDNN or, channels last, the GEMM convolution per layer.
+    EXPECT_EQ(count_kernel(r, "cudnn.conv") + count_kernel(r, "cublaslt.conv"), 3) << r.to_text();
+    if (!nhwc) {
+      EXPECT_EQ(count_kernel(r, "cudnn.conv"), 3) << r.to_text();
+    }
   }
 }
 
@@ -357,6 +361,100 @@ TEST(CudaConv, EveryTacticMatches) {
         auto got = run_plan(p, tg.inputs());
         ASSERT_TRUE(got.ok()) << got.status().to_string();
         expect_close(*got, want, tol);
+      }
+    }
+  }
+}
+
+// Runs layer i of `p` on kernel `def` with `tactic`, the shared workspace
+// grown to what that kernel asks for.
+EnginePlan with_kernel(EnginePlan p, size_t i, const CudaKernelDef& def, std::vector<int64_t> tactic) {
+  p.layers[i].kernel = def.id;
+  p.layers[i].tactic = std::move(tactic);
+  p.layers[i].workspace_bytes = def.workspace ? def.workspace(LayerView::of(p, i)) : 0;
+  p.workspace_bytes = std::max(p.workspace_bytes, p.layers[i].workspace_bytes);
+  p.arena_bytes = p.workspace_offset + (p.workspace_bytes + 255) / 256 * 256;
+  return p;
+}
+
+// The GEMM convolution (cublaslt.conv) on every layer shape it takes: 1x1
+// read in place (bias + relu, no bias, residual), im2col for 3x3 with pads,
+// 7x7 stride 2 over 3 channels, asymmetric SAME_UPPER pads, dilation, odd
+// channel counts; every cuBLASLt tactic, fp32 and fp16, channels last.
+TEST(CudaConv, GemmConvEveryLayerAndTactic) {
+  KILN_REQUIRE_GPU();
+  for (DType t : {DType::kFloat32, DType::kFloat16}) {
+    SCOPED_TRACE(dtype_name(t));
+    const double tol = t == DType::kFloat32 ? 1e-5 : 5e-3;
+    Recipe recipe = [t](TestGraph& g) {
+      Value* x = g.input("x", t, {2, 24, 9, 11}, 41);
+      Value* x3 = g.input("x3", t, {2, 3, 17, 17}, 42);
+      Value* x5 = g.input("x5", t, {1, 5, 10, 7}, 43);
+      Value* a = g.op("Relu", "r1", {g.op("Conv", "c1x1_relu", {x, g.weight("w1", t, {40, 24, 1, 1}, 44),
+                                                                g.constant("b1", t, {40}, 45, 0.1)})});
+      Value* b = g.op("Conv", "c3x3_residual", {a, g.weight("w2", t, {40, 40, 3, 3}, 46), g.constant("b2", t, {40}, 47, 0.1)},
+                      {{"pads", ints({1, 1, 1, 1})}});
+      g.output(g.op("Relu", "r2", {g.op("Add", "add", {b, a})}));
+      g.output(g.op("Conv", "c1x1_no_bias", {x, g.weight("w3", t, {16, 24, 1, 1}, 48)}));
+      g.output(g.op("Conv", "c7x7_s2", {x3, g.weight("w4", t, {8, 3, 7, 7}, 49), g.constant("b4", t, {8}, 50, 0.1)},
+                    {{"strides", ints({2, 2})}, {"pads", ints({3, 3, 3, 3})}}));
+      g.output(g.op("Conv", "same_upper_s2", {x, g.weight("w5", t, {12, 24, 3, 3}, 51)},
+                    {{"strides", ints({2, 2})}, {"auto_pad", Attr::of_string("SAME_UPPER")}}));
+      g.output(g.op("Conv", "dilated", {x, g.weight("w6", t, {8, 24, 3, 3}, 52), g.constant("b6", t, {8}, 53, 0.1)},
+                    {{"dilations", ints({2, 2})}, {"pads", ints({2, 1, 2, 1})}}));
+      g.output(g.op("Conv", "odd_1x1_s2", {x5, g.weight("w7", t, {7, 5, 1, 1}, 54), g.constant("b7", t, {7}, 55, 0.1)},
+                    {{"strides", ints({2, 2})}}));
+    };
+    std::vector<Tensor> want = cpu_reference(recipe);
+    TestGraph tg;
+    recipe(tg);
+    auto g = tg.finish(true);
+    auto plan = build(*g, false);
+    ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+    const CudaKernelDef* def = CudaKernelRegistry::global().find("cublaslt.conv");
+    ASSERT_NE(def, nullptr);
+    int convs = 0;
+    for (size_t i = 0; i < plan->layers.size(); ++i) {
+      if (plan->layers[i].kernel != "cudnn.conv") continue;
+      ++convs;
+      LayerView view = LayerView::of(*plan, i);
+      std::string why;
+      ASSERT_TRUE(def->supports(view, &why)) << plan->layers[i].name << ": " << why;
+      auto tactics = def->tactics(view);
+      EXPECT_FALSE(tactics.empty()) << plan->layers[i].name;
+      for (const auto& tactic : tactics) {
+        SCOPED_TRACE(str(plan->layers[i].name, " tactic ", dims_to_string(tactic)));
+        auto got = run_plan(with_kernel(*plan, i, *def, tactic), tg.inputs());
+        ASSERT_TRUE(got.ok()) << got.status().to_string();
+        expect_close(*got, want, tol);
+      }
+    }
+    EXPECT_EQ(convs, 7);
+  }
+}
+
+// The GEMM convolution takes 2-D, group-1, channels-last layers only, and
+// says why it refuses the others.
+TEST(CudaConv, GemmConvRefusals) {
+  KILN_REQUIRE_GPU();
+  const CudaKernelDef* def = CudaKernelRegistry::global().find("cublaslt.conv");
+  ASSERT_NE(def, nullptr);
+  for (bool nhwc : {false, true}) {
+    TestGraph tg;
+    mobilenet_block(DType::kFloat16, 1, 8, 16)(tg);
+    auto g = tg.finish(nhwc);
+    auto plan = build(*g, false);
+    ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+    for (size_t i = 0; i < plan->layers.size(); ++i) {
+      if (plan->layers[i].kernel != "cudnn.conv") continue;
+      std::string why;
+      const bool ok = def->supports(LayerView::of(*plan, i), &why);
+      const bool depthwise = plan->layers[i].name.find("dw") != std::string::npos;
+      EXPECT_EQ(ok, nhwc && !depthwise) << plan->layers[i].name << ": " << why;
+      if (!nhwc) {
+        EXPECT_NE(why.find("channels-last"), std::string::npos) << why;
+      } else if (depthwise) {
+        EXPECT_NE(why.find("group"), std::string::npos) << why;
       }
     }
   }

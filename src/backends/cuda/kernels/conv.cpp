@@ -272,19 +272,6 @@ Expected<std::vector<Algo>> build_time_algos(const LayerView& v, ConvPlan* plan_
   return find_algos(h, p, d);
 }
 
-// KCRS -> KRSC: each output channel's taps become channel-innermost.
-std::vector<uint8_t> repack_krsc(const uint8_t* src, const std::vector<int64_t>& dims, size_t es) {
-  const int64_t M = dims[0], Cg = dims[1];
-  const int64_t K = product(std::vector<int64_t>(dims.begin() + 2, dims.end()));
-  std::vector<uint8_t> dst(static_cast<size_t>(M * Cg * K) * es);
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t c = 0; c < Cg; ++c)
-      for (int64_t k = 0; k < K; ++k)
-        std::memcpy(&dst[static_cast<size_t>((m * K + k) * Cg + c) * es],
-                    src + static_cast<size_t>((m * Cg + c) * K + k) * es, es);
-  return dst;
-}
-
 bool valid_algo(int64_t a) { return a >= 0 && a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; }
 bool valid_math(int64_t m) { return m >= CUDNN_DEFAULT_MATH && m <= CUDNN_FMA_MATH; }
 

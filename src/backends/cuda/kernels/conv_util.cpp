@@ -1,6 +1,7 @@
 #include "backends/cuda/kernels/conv_util.h"
 
 #include <climits>
+#include <cstring>
 #include <mutex>
 
 #include "backends/cuda/cuda_check.h"
@@ -15,9 +16,23 @@ void register_cuconv_kernels(CudaKernelRegistry& r) {
   cuconv::register_resize(r);
   cuconv::register_pad(r);
   cuconv::register_depth_space(r);
+  cuconv::register_gemm_conv(r);
 }
 
 namespace cuconv {
+
+std::vector<uint8_t> repack_krsc(const uint8_t* src, const std::vector<int64_t>& dims, size_t es) {
+  const int64_t M = dims[0], Cg = dims[1];
+  int64_t K = 1;
+  for (size_t i = 2; i < dims.size(); ++i) K *= dims[i];
+  std::vector<uint8_t> dst(static_cast<size_t>(M * Cg * K) * es);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t c = 0; c < Cg; ++c)
+      for (int64_t k = 0; k < K; ++k)
+        std::memcpy(&dst[static_cast<size_t>((m * K + k) * Cg + c) * es],
+                    src + static_cast<size_t>((m * Cg + c) * K + k) * es, es);
+  return dst;
+}
 
 Node node_of(const PlanLayer& layer) {
   Node n;

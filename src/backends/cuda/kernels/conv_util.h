@@ -24,6 +24,7 @@ void register_pool(CudaKernelRegistry& r);            // pool.cpp
 void register_resize(CudaKernelRegistry& r);          // resize.cu
 void register_pad(CudaKernelRegistry& r);             // pad.cu
 void register_depth_space(CudaKernelRegistry& r);     // depth_space.cu
+void register_gemm_conv(CudaKernelRegistry& r);       // conv_gemm.cpp
 
 // A stand-in node with the layer's name, op and attributes, so the ops' own
 // attribute readers and window geometry give exactly the CPU reference's
@@ -110,6 +111,10 @@ cudnnMathType_t default_math(cudnnDataType_t t);
 // are not offered unless none needs less.
 constexpr uint64_t kMaxConvWorkspace = uint64_t{256} << 20;
 
+// KCRS -> KRSC (each output channel's taps channel-innermost), the weight
+// order of cuDNN's channels-last kernels and of the GEMM convolution.
+std::vector<uint8_t> repack_krsc(const uint8_t* src, const std::vector<int64_t>& dims, size_t es);
+
 // Launchers of Kiln's own kernels used around cuDNN calls. All are
 // asynchronous on `s` and launch nothing for empty tensors.
 
@@ -139,6 +144,14 @@ struct PadGeom {
   int64_t lead[kMaxPadRank] = {}, core_start[kMaxPadRank] = {}, core_len[kMaxPadRank] = {};
 };
 Status pad_launch(size_t elem_bytes, const void* x, void* y, const void* value, const PadGeom& g, cudaStream_t s);
+
+// im2col of a channels-last 2-D convolution input (conv_im2col.cu): cols is
+// [N*OH*OW, R*S*C] row-major, zero where a tap reads padding.
+struct Im2colGeom {
+  int64_t N = 0, C = 0, H = 0, W = 0, R = 1, S = 1, OH = 0, OW = 0;
+  int64_t stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1, pad_h = 0, pad_w = 0;
+};
+Status im2col_nhwc(size_t elem_bytes, const void* x, void* cols, const Im2colGeom& g, cudaStream_t s);
 
 // Windowed pools (pool.cu), one thread per output element walking its window
 // as the CPU reference does (row-major taps, first maximum wins, windows

@@ -271,6 +271,17 @@ TEST(MatMulGpu, FusedMatMulEmptyKAndBatchedB) {
         net.output(net.node("FusedMatMul", {a, b, bias}, {{"activation", s("Gelu")}}, 1, "kiln", 1)[0]);
       },
       on(false, "cublaslt.gemm"));
+  // Rows of whole 16-byte steps: the vectorized in-place bias + GELU kernel.
+  for (bool fp16 : {false, true}) {
+    expect_matches(
+        [](Net& net) {
+          Value* a = net.input("a", DType::kFloat32, {3, 7, 16});
+          Value* b = net.input("b", DType::kFloat32, {3, 16, 40});
+          Value* bias = net.weight("bias", DType::kFloat32, {40});
+          net.output(net.node("FusedMatMul", {a, b, bias}, {{"activation", s("Gelu")}}, 1, "kiln", 1)[0]);
+        },
+        on(fp16, "cublaslt.gemm"));
+  }
 }
 
 TEST(MatMulGpu, AutotunedTacticsStayCorrect) {

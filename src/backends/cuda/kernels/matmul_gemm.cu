@@ -1,5 +1,6 @@
 // Reference GEMM kernels (one thread per output element, a plain loop over
-// k) and the bias/activation epilogue kernel of the matmul family. The float
+// k) and the bias/activation epilogue kernels of the matmul family (a
+// general one, and a vectorized one for the in-place post-GEMM case). The float
 // GEMM covers what cuBLASLt is not asked to do (K == 0, or no algorithm);
 // the integer GEMM runs MatMul/Gemm on int32/int64 and MatMulInteger.
 #include "backends/cuda/cuda_check.h"
@@ -101,6 +102,45 @@ __global__ void epilogue_kernel(T* y, int64_t total, int64_t n, const T* src, cu
   }
 }
 
+// The common post-GEMM case: y = act(y + bias[col]) in place over rows of n,
+// V elements (16 bytes) per step; n % V == 0 so a step stays in one row.
+// 32-bit indices: the caller checks the sizes fit.
+template <typename T, int V, Act A>
+__global__ void inplace_epilogue_kernel(T* y, uint32_t steps, uint32_t n, const T* bias) {
+  struct alignas(16) Pack {
+    T e[V];
+  };
+  for (uint32_t s = blockIdx.x * blockDim.x + threadIdx.x; s < steps; s += gridDim.x * blockDim.x) {
+    Pack p = reinterpret_cast<Pack*>(y)[s];
+    const uint32_t col = (s * V) % n;
+#pragma unroll
+    for (int e = 0; e < V; ++e) {
+      float v = load_f(p.e, e);
+      if (bias) v += load_f(bias, col + e);
+      store_f(p.e, e, activate(v, A));
+    }
+    reinterpret_cast<Pack*>(y)[s] = p;
+  }
+}
+
+template <typename T, Act A>
+void launch_inplace(void* y, int64_t total, int64_t n, const void* bias, cudaStream_t s) {
+  constexpr int V = 16 / sizeof(T);
+  const auto steps = static_cast<uint32_t>(total / V);
+  inplace_epilogue_kernel<T, V, A><<<cuda::grid_for(steps, kThreads), kThreads, 0, s>>>(
+      static_cast<T*>(y), steps, static_cast<uint32_t>(n), static_cast<const T*>(bias));
+}
+
+template <typename T>
+void launch_inplace_act(void* y, int64_t total, int64_t n, const void* bias, Act act, cudaStream_t s) {
+  switch (act) {
+    case Act::kRelu: return launch_inplace<T, Act::kRelu>(y, total, n, bias, s);
+    case Act::kGeluErf: return launch_inplace<T, Act::kGeluErf>(y, total, n, bias, s);
+    case Act::kGeluTanh: return launch_inplace<T, Act::kGeluTanh>(y, total, n, bias, s);
+    default: return launch_inplace<T, Act::kNone>(y, total, n, bias, s);
+  }
+}
+
 template <typename T>
 void launch_float(const void* a, const void* b, void* y, const RefGemmParams& p, int64_t total, cudaStream_t s) {
   ref_gemm_float_kernel<T><<<cuda::grid_for(total, kThreads), kThreads, 0, s>>>(
@@ -167,6 +207,20 @@ Status launch_epilogue(DType t, void* y, int64_t total, int64_t n, const void* s
                        float scale, const void* bias, Act act, cudaStream_t stream) {
   if (total == 0) return Status::Ok();
   if (n <= 0) return Internal("epilogue with n = ", n);
+  // In place (src is y) with rows of whole 16-byte steps: the vector kernel.
+  const int64_t vec = 16 / static_cast<int64_t>(dtype_size(t));
+  const auto aligned16 = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  if (src == y && src_map.identity && scale == 1.f && n % vec == 0 && total < (int64_t{1} << 31) &&
+      aligned16(y) && (!bias || aligned16(bias))) {
+    switch (t) {
+      case DType::kFloat32: launch_inplace_act<float>(y, total, n, bias, act, stream); break;
+      case DType::kFloat16: launch_inplace_act<__half>(y, total, n, bias, act, stream); break;
+      case DType::kBFloat16: launch_inplace_act<__nv_bfloat16>(y, total, n, bias, act, stream); break;
+      default: return Internal("epilogue: unsupported type ", dtype_name(t));
+    }
+    KILN_CUDA_CHECK_LAUNCH("inplace_epilogue_kernel");
+    return Status::Ok();
+  }
   switch (t) {
     case DType::kFloat32: launch_epi<float>(y, total, n, src, src_map, scale, bias, act, stream); break;
     case DType::kFloat16: launch_epi<__half>(y, total, n, src, src_map, scale, bias, act, stream); break;

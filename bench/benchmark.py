@@ -103,6 +103,13 @@ def main():
                 print(f"  kiln failed: {k.get('error', '')}", flush=True)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
+    # The build side of each engine: build time and the arena against the
+    # sum of all activations (from the build report).
+    lines += ["", "| model | batch | Kiln build s | Kiln memory |", "|---|---:|---:|---|"]
+    for r in results:
+        k = r["kiln"]
+        build_s = f"{k['build_s']:.1f}" if "build_s" in k else "-"
+        lines.append(f"| {r['model']} | {r['batch']} | {build_s} | {k.get('memory', '-')} |")
     table = "\n".join(lines)
     with open(os.path.join(args.out, "table.md"), "w") as f:
         f.write(table + "\n")

@@ -182,6 +182,10 @@ class Importer {
       if (Value* existing = graph_->find_value(vi.name); existing && existing->constant) continue;  // IR < 4 style
       KILN_ASSIGN_OR_RETURN(Value * v, graph_->add_value(vi.name));
       KILN_RETURN_IF_ERROR(apply_value_info(vi, *v, options_));
+      if (auto fixed = options_.input_values.find(vi.name); fixed != options_.input_values.end()) {
+        KILN_RETURN_IF_ERROR(fix_input(*v, fixed->second));
+        continue;
+      }
       v->is_graph_input = true;
       graph_->inputs.push_back(v);
     }
@@ -189,6 +193,27 @@ class Importer {
       Value* v = graph_->find_value(name);
       if (!v || !v->is_graph_input) return InvalidArgument("a shape was given for '", name, "', which is not a graph input");
     }
+    for (const auto& [name, value] : options_.input_values)
+      if (!seen.count(name)) return InvalidArgument("a value was given for '", name, "', which is not a graph input");
+    return Status::Ok();
+  }
+
+  // Makes input `v` the constant `value`, which must fit its declaration.
+  static Status fix_input(Value& v, const Tensor& value) {
+    if (value.dtype() != v.dtype)
+      return InvalidArgument("the value given for input '", v.name, "' is ", dtype_name(value.dtype()),
+                             "; the model declares ", dtype_name(v.dtype));
+    if (v.shape_known) {
+      bool fits = static_cast<int64_t>(v.shape.rank()) == value.rank();
+      for (size_t i = 0; fits && i < v.shape.rank(); ++i)
+        fits = !v.shape.dims[i].is_static() || v.shape.dims[i].value == value.dim(static_cast<int64_t>(i));
+      if (!fits)
+        return InvalidArgument("the value given for input '", v.name, "' has shape ", dims_to_string(value.dims()),
+                               "; the model declares ", v.shape.to_string());
+    }
+    v.shape = Shape::of(value.dims());
+    v.shape_known = true;
+    v.constant = std::make_shared<const Tensor>(value);
     return Status::Ok();
   }
 

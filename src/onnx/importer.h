@@ -12,6 +12,7 @@
 #include "base/limits.h"
 #include "base/status.h"
 #include "ir/graph.h"
+#include "ir/tensor.h"
 #include "onnx/onnx_model.h"
 
 namespace kiln {
@@ -20,6 +21,10 @@ struct ImportOptions {
   Limits limits;
   // Static sizes for inputs ("input" -> {1,3,224,224}); replaces symbolic dims.
   std::map<std::string, std::vector<int64_t>> input_shapes;
+  // Inputs fixed to a value at import (TensorRT's shape-tensor values): each
+  // becomes a constant and leaves the graph's inputs, so shapes computed from
+  // it resolve. The value must have the input's declared type and shape.
+  std::map<std::string, Tensor> input_values;
   bool fold_constants = true;
 };
 

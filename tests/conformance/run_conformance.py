@@ -110,6 +110,7 @@ def classify(cases: list[dict], results: dict[str, dict], skips: dict[str, str])
                 "reason": r.get("reason", ""),
                 "max_error": r.get("max_error"),
                 "seconds": r.get("seconds") or 0,
+                "fixed_inputs": r.get("fixed_inputs") or [],
             }
         )
     return rows
@@ -160,6 +161,13 @@ def render(rows, summary, skips, onnx_version, device, markdown: bool) -> str:
     if why:
         out.append(
             "Unsupported by reason: " + ", ".join(f"{k or 'other'} {v}" for k, v in sorted(why.items())) + "."
+        )
+        out.append("")
+    fixed = [r for r in rows if r["status"] == "pass" and r["fixed_inputs"]]
+    if fixed:
+        out.append(
+            f"{len(fixed)} passed cases ran with their shape inputs fixed at build time (TensorRT's shape tensors), "
+            "since engines need static shapes: " + ", ".join(sorted({r["op"] for r in fixed})) + "."
         )
         out.append("")
     out.append(

@@ -220,5 +220,38 @@ TEST(Importer, InputShapesOverrideSymbolicDims) {
   EXPECT_FALSE(import_onnx_model(m, "", opts).ok());
 }
 
+// A shape input fixed at import becomes a constant: the Reshape's output
+// shape resolves and the input leaves the graph. A value of another type or
+// shape, or for no input, is an error naming the input.
+TEST(Importer, InputValuesFixShapeInputs) {
+  ModelProto m = model_with({node("Reshape", {"x", "shape"}, {"y"}, "reshape")},
+                            {tensor_info("x", {2, 6}), tensor_info("shape", {2}, 7)}, {tensor_info("y", {-1, -1})});
+  auto dynamic = import_onnx_model(m, "");
+  ASSERT_TRUE(dynamic.ok()) << dynamic.status().to_string();
+  EXPECT_FALSE(dynamic->graph->outputs[0]->shape.is_static());
+  ImportOptions opts;
+  Tensor shape = Tensor::alloc(DType::kInt64, {2}).value();
+  shape.set_i64(0, 3);
+  shape.set_i64(1, 4);
+  opts.input_values["shape"] = shape;
+  auto fixed = import_onnx_model(m, "", opts);
+  ASSERT_TRUE(fixed.ok()) << fixed.status().to_string();
+  EXPECT_EQ(fixed->graph->outputs[0]->shape.to_string(), "[3,4]");
+  ASSERT_EQ(fixed->graph->inputs.size(), 1u);
+  EXPECT_EQ(fixed->graph->inputs[0]->name, "x");
+
+  opts.input_values["shape"] = Tensor::alloc(DType::kInt32, {2}).value();
+  auto wrong_type = import_onnx_model(m, "", opts);
+  ASSERT_FALSE(wrong_type.ok());
+  EXPECT_NE(wrong_type.status().message().find("'shape'"), std::string::npos) << wrong_type.status().to_string();
+  opts.input_values["shape"] = Tensor::alloc(DType::kInt64, {3}).value();
+  EXPECT_FALSE(import_onnx_model(m, "", opts).ok());
+  opts.input_values.clear();
+  opts.input_values["nope"] = shape;
+  auto unknown = import_onnx_model(m, "", opts);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("'nope'"), std::string::npos) << unknown.status().to_string();
+}
+
 }  // namespace
 }  // namespace kiln

@@ -235,7 +235,7 @@ class Driver {
     int fds[2];
     if (::pipe(fds) != 0) {
       for (size_t index : batch) {
-        CaseResult r{"fail", "crash", std::string("pipe failed: ") + std::strerror(errno), {}, -1, 0};
+        CaseResult r{"fail", "crash", std::string("pipe failed: ") + std::strerror(errno), {}, {}, -1, 0};
         emit(cases_[index], r);
       }
       return;
@@ -261,7 +261,7 @@ class Driver {
     if (pid < 0) {
       ::close(fds[0]);
       for (size_t index : batch) {
-        CaseResult r{"fail", "crash", std::string("fork failed: ") + std::strerror(errno), {}, -1, 0};
+        CaseResult r{"fail", "crash", std::string("fork failed: ") + std::strerror(errno), {}, {}, -1, 0};
         emit(cases_[index], r);
       }
       return;

@@ -182,14 +182,58 @@ std::string compare(const Tensor& got, const Tensor& exp, double rtol, double at
              is_float ? str(" (tolerance ", format_value(worst_tol), ")") : std::string());
 }
 
+bool is_integer(DType t) { return t == DType::kInt32 || t == DType::kInt64; }
+
+// Graph inputs that look like shape tensors: integer inputs that every
+// consumer takes at a position other than 0 (Reshape's shape, Slice's
+// starts, Resize's sizes, a reduction's axes, TopK's k, ...), never as data.
+std::vector<std::string> shape_like_inputs(const onnx::ModelProto& model, const std::map<std::string, Tensor>& inputs) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : inputs) {
+    if (!is_integer(value.dtype())) continue;
+    bool used = false, as_data = false;
+    for (const auto& n : model.graph.nodes)
+      for (size_t i = 0; i < n.inputs.size(); ++i)
+        if (n.inputs[i] == name) {
+          used = true;
+          as_data = as_data || i == 0;
+        }
+    if (used && !as_data) out.push_back(name);
+  }
+  return out;
+}
+
 // Builds a CUDA engine (fp32, no tactic timing: the default kernels) from a
-// fresh import, since a build rewrites its graph, and runs it once.
-Expected<std::vector<Tensor>> run_on_cuda(const std::string& model_path, const std::map<std::string, Tensor>& inputs) {
-  KILN_ASSIGN_OR_RETURN(auto imported, import_onnx_file(model_path));
+// fresh import, since a build rewrites its graph, and runs it once. Inputs
+// named in `fixed` become constants of this data set's values first.
+Expected<std::vector<Tensor>> build_and_run_cuda(const std::string& model_path, std::map<std::string, Tensor> inputs,
+                                                 const std::vector<std::string>& fixed) {
+  ImportOptions import;
+  for (const auto& name : fixed) {
+    import.input_values[name] = inputs.at(name);
+    inputs.erase(name);
+  }
+  KILN_ASSIGN_OR_RETURN(auto imported, import_onnx_file(model_path, import));
+  if (!fixed.empty() && imported.graph->num_nodes() == 0)
+    return Unsupported("with its shape inputs fixed, every op folds into a constant: nothing would run on the GPU");
   cli::ExecuteOptions options;
   options.autotune = false;
   cli::ExecuteTimes times;
   return cli::execute_graph(cli::ExecutionDevice::kCuda, *imported.graph, inputs, options, times);
+}
+
+// Engines need static shapes. Where the first build fails on a shape that
+// depends on input values, the shape-like inputs are fixed at build time,
+// as TensorRT takes the values of shape tensors when it builds; `fixed`
+// receives their names.
+Expected<std::vector<Tensor>> run_on_cuda(const std::string& model_path, const onnx::ModelProto& model,
+                                          const std::map<std::string, Tensor>& inputs, std::vector<std::string>* fixed) {
+  auto outputs = build_and_run_cuda(model_path, inputs, {});
+  if (outputs.ok() || outputs.status().message().find("data-dependent shape") == std::string::npos) return outputs;
+  std::vector<std::string> shape_inputs = shape_like_inputs(model, inputs);
+  if (shape_inputs.empty()) return outputs;
+  *fixed = shape_inputs;
+  return build_and_run_cuda(model_path, inputs, shape_inputs);
 }
 
 CaseResult run_case_unguarded(const CaseSpec& spec, CaseDevice device) {
@@ -254,7 +298,8 @@ CaseResult run_case_unguarded(const CaseSpec& spec, CaseDevice device) {
       inputs.emplace(input_names[k], std::move(t.tensor));
     }
 
-    auto outputs = device == CaseDevice::kCpu ? run_graph_cpu(*imported->graph, inputs) : run_on_cuda(model_path, inputs);
+    auto outputs = device == CaseDevice::kCpu ? run_graph_cpu(*imported->graph, inputs)
+                                              : run_on_cuda(model_path, imported->proto, inputs, &r.fixed_inputs);
     if (!outputs.ok()) {
       if (device == CaseDevice::kCuda && outputs.status().code() == ErrorCode::kUnsupported)
         return result("unsupported", "cuda", outputs.status().message());
@@ -338,6 +383,11 @@ std::string to_json(const CaseSpec& spec, const CaseResult& r) {
   for (size_t i = 0; i < r.ops.size(); ++i) {
     if (i) out += ',';
     append_json_string(out, r.ops[i]);
+  }
+  out += "],\"fixed_inputs\":[";
+  for (size_t i = 0; i < r.fixed_inputs.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, r.fixed_inputs[i]);
   }
   out += "],\"max_error\":";
   // JSON has no infinity; a non-finite error is a mismatch of NaN or inf.

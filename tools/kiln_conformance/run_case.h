@@ -24,6 +24,8 @@ struct CaseResult {
   std::string category;  // unsupported: op/opset/dtype/kind/cuda/other; fail: read/import/input/run/compare/crash/timeout
   std::string reason;
   std::vector<std::string> ops;  // op types of the model's graph ("ai.onnx.ml.X" outside ai.onnx)
+  // CUDA: shape-like inputs fixed to their values at build time (see run_case.cpp).
+  std::vector<std::string> fixed_inputs;
   double max_error = -1;         // largest |out - expected| over all outputs; -1 when nothing was compared
   double seconds = 0;
 };

@@ -55,6 +55,8 @@ constexpr long kDefaultMemLimitMb = 4096;
 // assertion, a sanitizer report) can be told apart from it.
 constexpr const char* kResultTag = "\x1eKILN_RESULT ";
 constexpr size_t kKeepOutput = 64 * 1024;
+// A child's exit status asking for the rest of its batch to run elsewhere.
+constexpr int kRestExit = 3;
 
 struct Options {
   std::string cases_dir;
@@ -254,6 +256,9 @@ class Driver {
       for (size_t index : batch) {
         CaseResult r = kiln::conformance::run_case(cases_[index], o_.device);
         write_all(fds[1], std::string(kResultTag) + r.status + " " + kiln::conformance::to_json(cases_[index], r) + "\n");
+        // A failed case may leave the CUDA context broken (a sticky error):
+        // the rest of the batch runs in a fresh process.
+        if (o_.device == CaseDevice::kCuda && r.status == "fail" && index != batch.back()) ::_exit(kRestExit);
       }
       ::_exit(0);
     }
@@ -331,6 +336,10 @@ class Driver {
     }
     take_results(c);
     if (c.done >= c.batch.size()) return;
+    if (!c.timed_out && WIFEXITED(st) && WEXITSTATUS(st) == kRestExit) {
+      pending_.insert(pending_.begin(), c.batch.begin() + static_cast<long>(c.done), c.batch.end());
+      return;
+    }
     // The child died (or was killed) during batch[done]; the cases after it
     // go back to the queue, to run in a fresh child.
     double elapsed = std::chrono::duration<double>(Clock::now() - c.case_start).count();

@@ -16,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-# Logs are written under $logs and packed into one archive in $out at the
+# Logs are written under $out (a scratch dir) and packed into one archive in $dest at the
 # end (the device tool brings back only a few files per call).
 dest=${OUT:-$root/out}
 mkdir -p "$dest"

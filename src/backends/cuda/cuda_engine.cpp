@@ -169,10 +169,12 @@ Status ExecutionContext::enqueue_graph(cudaStream_t stream) {
 
 Expected<std::vector<float>> ExecutionContext::profile_layers(cudaStream_t stream) {
   KILN_RETURN_IF_ERROR(check_bound());
-  std::vector<cudaEvent_t> events(kernels_.size() + 1);
-  for (auto& e : events) KILN_CUDA_CHECK(cudaEventCreate(&e));
+  std::vector<cudaEvent_t> events(kernels_.size() + 1, nullptr);
   Status s = Status::Ok();
-  KILN_CUDA_CHECK(cudaEventRecord(events[0], stream));
+  // Every event created so far is destroyed below, whatever fails.
+  for (auto& e : events)
+    if (s.ok()) s = cuda_status(cudaEventCreate(&e), "cudaEventCreate");
+  if (s.ok()) s = cuda_status(cudaEventRecord(events[0], stream), "cudaEventRecord");
   for (size_t i = 0; i < kernels_.size() && s.ok(); ++i) {
     s = kernels_[i]->enqueue(args_for(i, stream));
     if (s.ok()) s = cuda_status(cudaEventRecord(events[i + 1], stream), "cudaEventRecord");
@@ -181,7 +183,8 @@ Expected<std::vector<float>> ExecutionContext::profile_layers(cudaStream_t strea
   std::vector<float> ms(kernels_.size(), 0.f);
   for (size_t i = 0; s.ok() && i < kernels_.size(); ++i)
     s = cuda_status(cudaEventElapsedTime(&ms[i], events[i], events[i + 1]), "cudaEventElapsedTime");
-  for (auto& e : events) cudaEventDestroy(e);
+  for (auto& e : events)
+    if (e) cudaEventDestroy(e);
   KILN_RETURN_IF_ERROR(s);
   return ms;
 }

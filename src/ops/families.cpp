@@ -17,6 +17,8 @@ void register_all_families(OpRegistry& r) {
   register_index_ops(r);
   register_quant_ops(r);
   register_fused_ops(r);
+  register_fused_norm_ops(r);
+  register_fused_softmax_ops(r);
 }
 
 }  // namespace kiln

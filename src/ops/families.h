@@ -17,5 +17,7 @@ void register_shape_ops(OpRegistry& r);         // Reshape, Transpose, Concat, S
 void register_index_ops(OpRegistry& r);         // Gather*, Scatter*, OneHot, NonZero, Trilu, NMS
 void register_quant_ops(OpRegistry& r);         // QuantizeLinear, DequantizeLinear
 void register_fused_ops(OpRegistry& r);         // kiln.FusedConv, kiln.FusedMatMul, kiln.Reformat
+void register_fused_norm_ops(OpRegistry& r);    // kiln.FusedLayerNorm
+void register_fused_softmax_ops(OpRegistry& r); // kiln.FusedSoftmax
 
 }  // namespace kiln

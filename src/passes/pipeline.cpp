@@ -13,6 +13,8 @@ Status run_build_passes(Graph& graph, const PassOptions& options) {
   if (options.fuse) {
     KILN_RETURN_IF_ERROR(fuse_conv(graph));
     KILN_RETURN_IF_ERROR(fuse_matmul(graph));
+    KILN_RETURN_IF_ERROR(fuse_softmax(graph));
+    KILN_RETURN_IF_ERROR(fuse_layernorm(graph));
   }
   // Precision last: fused layers convert as a whole, with their weights.
   if (options.fp16) KILN_RETURN_IF_ERROR(convert_to_fp16(graph));

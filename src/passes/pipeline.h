@@ -11,7 +11,7 @@ namespace kiln {
 
 struct PassOptions {
   bool fp16 = false;
-  bool fuse = true;  // fused layers (kiln.FusedConv, kiln.FusedMatMul)
+  bool fuse = true;  // fused layers (kiln.FusedConv, FusedMatMul, FusedSoftmax, FusedLayerNorm)
   Limits limits;
 };
 
@@ -27,5 +27,7 @@ Status fold_batchnorm(Graph& graph);                        // fold_batchnorm.cp
 Status fuse_gelu(Graph& graph);                             // fuse_gelu.cpp
 Status fuse_conv(Graph& graph);                             // fuse_conv.cpp
 Status fuse_matmul(Graph& graph);                           // fuse_matmul.cpp
+Status fuse_softmax(Graph& graph);                          // fuse_softmax.cpp
+Status fuse_layernorm(Graph& graph);                        // fuse_layernorm.cpp
 
 }  // namespace kiln

@@ -295,6 +295,11 @@ TEST(CuReduceGpu, LayerNormPaths) {
   expect_gpu_matches(make("LayerNormalization", {data(DType::kBFloat16, {16, 1000}),
                                                  data(DType::kBFloat16, {1000}, 0.5, 1.5, true), omitted()}),
                      1e-2, "kiln.rownorm");
+  // kiln.FusedLayerNorm on rows too long for registers (three passes over X + Z).
+  OpCase fused = make("FusedLayerNorm", {data(DType::kFloat32, {2, 40000}), data(DType::kFloat32, {2, 40000}),
+                                         data(DType::kFloat32, {40000}, 0.5, 1.5, true)});
+  fused.domain = "kiln";
+  expect_gpu_matches(fused, 1e-5, "kiln.rownorm");
 }
 
 TEST(CuReduceGpu, RmsLpGroupInstanceBatchNorm) {
@@ -410,18 +415,11 @@ struct Bound {
   }
 };
 
-TEST(CuReduceGpu, ChainReplaysAsCudaGraph) {
-  KILN_REQUIRE_GPU();
-  auto cpu = bert_chain(256);
-  ASSERT_TRUE(cpu.ok()) << cpu.status().to_string();
-  auto want = run_graph_cpu(*cpu->graph, cpu->inputs);
-  ASSERT_TRUE(want.ok()) << want.status().to_string();
-  auto gpu = bert_chain(256);
-  ASSERT_TRUE(gpu.ok());
+// Builds `gpu` as an engine, replays it as a CUDA graph three times and
+// compares its first output with `want`.
+void expect_replay_matches(Chain& gpu, const std::vector<Tensor>& want, const BuildOptions& options, double tol) {
   CudaBuildTarget target;
-  BuildOptions options;
-  options.autotune = false;
-  auto plan = build_engine_from_graph(*gpu->graph, options, target, nullptr);
+  auto plan = build_engine_from_graph(*gpu.graph, options, target, nullptr);
   ASSERT_TRUE(plan.ok()) << plan.status().to_string();
   auto engine = CudaEngine::create(std::move(plan).value());
   ASSERT_TRUE(engine.ok()) << engine.status().to_string();
@@ -429,7 +427,7 @@ TEST(CuReduceGpu, ChainReplaysAsCudaGraph) {
   ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
   const EnginePlan& p = (*engine)->plan();
   Bound bound;
-  ASSERT_TRUE(bound.bind(**ctx, p, gpu->inputs).ok());
+  ASSERT_TRUE(bound.bind(**ctx, p, gpu.inputs).ok());
   cudaStream_t stream;
   ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE((*ctx)->enqueue_graph(stream).ok());
@@ -440,7 +438,251 @@ TEST(CuReduceGpu, ChainReplaysAsCudaGraph) {
   ASSERT_TRUE(host.ok());
   void* dptr = bound.buffers.back();
   ASSERT_EQ(cudaMemcpy(host->mutable_bytes(), dptr, out.bytes, cudaMemcpyDeviceToHost), cudaSuccess);
-  compare({*host}, *want, 1e-5);
+  compare({*host}, want, tol);
+}
+
+TEST(CuReduceGpu, ChainReplaysAsCudaGraph) {
+  KILN_REQUIRE_GPU();
+  auto cpu = bert_chain(256);
+  ASSERT_TRUE(cpu.ok()) << cpu.status().to_string();
+  auto want = run_graph_cpu(*cpu->graph, cpu->inputs);
+  ASSERT_TRUE(want.ok()) << want.status().to_string();
+  auto gpu = bert_chain(256);
+  ASSERT_TRUE(gpu.ok());
+  BuildOptions options;
+  options.autotune = false;
+  expect_replay_matches(*gpu, *want, options, 1e-5);
+}
+
+// ---- kiln.FusedLayerNorm: BERT's residual Add -> LayerNorm ----------------------------------
+
+// x + r -> LayerNormalization (last axis, constant scale and bias), all of
+// type `t`: what fuse_layernorm turns into one kiln.FusedLayerNorm.
+Expected<Chain> residual_layer_norm(DType t, const std::vector<int64_t>& dims) {
+  Chain c;
+  c.graph = std::make_unique<Graph>();
+  Graph& g = *c.graph;
+  std::vector<Value*> vals;  // x, r, scale, bias
+  for (const char* name : {"x", "r", "scale", "bias"}) {
+    const bool param = vals.size() >= 2;
+    const std::vector<int64_t> shape = param ? std::vector<int64_t>{dims.back()} : dims;
+    KILN_ASSIGN_OR_RETURN(Tensor data, Tensor::alloc(t, shape));
+    fill_uniform(data, vals.size() == 2 ? 0.5 : -3.0, vals.size() == 2 ? 1.5 : 3.0, 17 + vals.size());
+    KILN_ASSIGN_OR_RETURN(Value * v, g.add_value(name));
+    v->dtype = t;
+    v->shape = Shape::of(shape);
+    v->shape_known = true;
+    if (param) {
+      v->constant = std::make_shared<const Tensor>(std::move(data));
+    } else {
+      v->is_graph_input = true;
+      g.inputs.push_back(v);
+      c.inputs[name] = std::move(data);
+    }
+    vals.push_back(v);
+  }
+  Value* sum = g.add_unique_value("sum");
+  KILN_ASSIGN_OR_RETURN(Value * out, g.add_value("y"));
+  out->is_graph_output = true;
+  g.outputs.push_back(out);
+  KILN_ASSIGN_OR_RETURN(Node * add, g.add_node("Add", "residual", {vals[0], vals[1]}, {sum}, "", kMaxOnnxOpset));
+  KILN_ASSIGN_OR_RETURN(Node * ln, g.add_node("LayerNormalization", "ln", {sum, vals[2], vals[3]}, {out}, "",
+                                              kMaxOnnxOpset));
+  ln->attrs["epsilon"] = Attr::of_float(1e-12f);
+  for (Node* n : {add, ln}) KILN_RETURN_IF_ERROR(infer_node(*n, Limits{}));
+  return c;
+}
+
+// The engine of an fp32 or fp16 residual norm (fp32 graphs also as fp16
+// engines) is one kiln.FusedLayerNorm layer on the row-norm kernel (vector
+// rows at 768 and 1000, scalar rows at 33) and matches the unfused graph's
+// CPU reference.
+TEST(CuReduceGpu, ResidualLayerNormFuses) {
+  KILN_REQUIRE_GPU();
+  for (DType t : {DType::kFloat32, DType::kFloat16}) {
+    for (const std::vector<int64_t>& dims : {std::vector<int64_t>{2, 128, 768}, {3, 5, 33}, {1, 7, 1000}}) {
+      for (bool fp16_engine : {false, true}) {
+        if (fp16_engine && t != DType::kFloat32) continue;
+        SCOPED_TRACE(str(dtype_name(t), dims_to_string(dims), fp16_engine ? " fp16 engine" : ""));
+        auto cpu = residual_layer_norm(t, dims);
+        ASSERT_TRUE(cpu.ok()) << cpu.status().to_string();
+        auto want = run_graph_cpu(*cpu->graph, cpu->inputs);
+        ASSERT_TRUE(want.ok()) << want.status().to_string();
+        auto gpu = residual_layer_norm(t, dims);
+        ASSERT_TRUE(gpu.ok());
+        BuildOptions options;
+        options.fp16 = fp16_engine;
+        options.autotune = false;
+        auto got = testing::run_graph_gpu(*gpu->graph, gpu->inputs, options);
+        ASSERT_TRUE(got.ok()) << got.status().to_string();
+        EXPECT_TRUE(got->guards_intact) << "a kernel wrote outside its output";
+        int fused = 0, replaced = 0;
+        for (const LayerReport& l : got->report.layers) {
+          fused += l.op == "kiln.FusedLayerNorm" && l.kernel == "kiln.rownorm";
+          replaced += l.op == "Add" || l.op == "LayerNormalization";
+        }
+        EXPECT_EQ(fused, 1) << got->report.to_text();
+        EXPECT_EQ(replaced, 0) << got->report.to_text();
+        compare(got->outputs, *want, t == DType::kFloat16 ? 2e-3 : (fp16_engine ? 5e-3 : 1e-5));
+      }
+    }
+  }
+}
+
+TEST(CuReduceGpu, ResidualLayerNormReplaysAsCudaGraph) {
+  KILN_REQUIRE_GPU();
+  auto cpu = residual_layer_norm(DType::kFloat16, {4, 128, 768});
+  ASSERT_TRUE(cpu.ok()) << cpu.status().to_string();
+  auto want = run_graph_cpu(*cpu->graph, cpu->inputs);
+  ASSERT_TRUE(want.ok()) << want.status().to_string();
+  auto gpu = residual_layer_norm(DType::kFloat16, {4, 128, 768});
+  ASSERT_TRUE(gpu.ok());
+  BuildOptions options;
+  options.autotune = false;
+  expect_replay_matches(*gpu, *want, options, 2e-3);
+}
+
+// The same plans without a GPU: BERT's shape takes kiln.rownorm as one fused layer.
+TEST(CuReduceSupports, ResidualLayerNormPlansOneFusedLayer) {
+  for (DType t : {DType::kFloat32, DType::kFloat16}) {
+    for (bool fp16_engine : {false, true}) {
+      SCOPED_TRACE(str(dtype_name(t), fp16_engine ? " fp16 engine" : ""));
+      auto g = residual_layer_norm(t, {2, 128, 768});
+      ASSERT_TRUE(g.ok()) << g.status().to_string();
+      CudaBuildTarget target;
+      BuildOptions options;
+      options.fp16 = fp16_engine;
+      options.autotune = false;
+      BuildReport report;
+      auto plan = build_engine_from_graph(*g->graph, options, target, &report);
+      ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+      int fused = 0;
+      for (const LayerReport& l : report.layers) {
+        fused += l.op == "kiln.FusedLayerNorm" && l.kernel == "kiln.rownorm";
+        EXPECT_TRUE(l.op != "Add" && l.op != "LayerNormalization") << report.to_text();
+      }
+      EXPECT_EQ(fused, 1) << report.to_text();
+    }
+  }
+}
+
+// ---- kiln.FusedSoftmax: attention's masked softmax -------------------------------------------
+
+// p = Softmax(scores + mask), then Where(IsNaN(p), 0, p) with `guard`: what
+// torch's dynamo export writes for Hugging Face attention. Both are inputs;
+// the first mask row is -inf throughout (a fully masked row) unless the mask
+// is a scalar.
+Expected<Chain> masked_softmax(const std::vector<int64_t>& x_dims, const std::vector<int64_t>& mask_dims, bool guard) {
+  Chain c;
+  c.graph = std::make_unique<Graph>();
+  Graph& g = *c.graph;
+  auto input = [&](const std::string& name, const std::vector<int64_t>& dims, double lo,
+                   double hi) -> Expected<Value*> {
+    KILN_ASSIGN_OR_RETURN(Tensor t, Tensor::alloc(DType::kFloat32, dims));
+    fill_uniform(t, lo, hi, 17 + c.inputs.size());
+    KILN_ASSIGN_OR_RETURN(Value * v, g.add_value(name));
+    v->dtype = DType::kFloat32;
+    v->shape = Shape::of(dims);
+    v->shape_known = true;
+    v->is_graph_input = true;
+    g.inputs.push_back(v);
+    c.inputs[name] = std::move(t);
+    return v;
+  };
+  KILN_ASSIGN_OR_RETURN(Value * x, input("scores", x_dims, -8, 8));
+  KILN_ASSIGN_OR_RETURN(Value * m, input("mask", mask_dims, -2, 0));
+  if (!mask_dims.empty())
+    for (int64_t k = 0; k < mask_dims.back(); ++k) c.inputs["mask"].set_f64(k, -INFINITY);
+  KILN_ASSIGN_OR_RETURN(Value * zero, g.add_value("zero"));
+  zero->dtype = DType::kFloat32;
+  zero->shape_known = true;
+  zero->constant = std::make_shared<const Tensor>(Tensor::from_f32({0.f}, {}));
+  std::vector<Node*> nodes;
+  auto add = [&](const char* op, std::vector<Value*> ins, bool last) -> Expected<Value*> {
+    Value* out = g.add_unique_value(str(op, "_out"));
+    if (last) {
+      out->is_graph_output = true;
+      g.outputs.push_back(out);
+    }
+    KILN_ASSIGN_OR_RETURN(Node * n, g.add_node(op, op, std::move(ins), {out}, "", kMaxOnnxOpset));
+    KILN_RETURN_IF_ERROR(infer_node(*n, Limits{}));
+    return out;
+  };
+  KILN_ASSIGN_OR_RETURN(Value * sum, add("Add", {x, m}, false));
+  KILN_ASSIGN_OR_RETURN(Value * p, add("Softmax", {sum}, !guard));
+  if (!guard) return c;
+  KILN_ASSIGN_OR_RETURN(Value * nan, add("IsNaN", {p}, false));
+  KILN_RETURN_IF_ERROR(add("Where", {nan, zero, p}, true).status());
+  return c;
+}
+
+// The chain on the GPU (fp32 or fp16 engine) against the unfused CPU
+// reference; the build report must show one kiln.FusedSoftmax layer and
+// none of the ops it replaced.
+void expect_fused_softmax(const std::vector<int64_t>& x_dims, const std::vector<int64_t>& mask_dims, bool guard,
+                          bool fp16) {
+  SCOPED_TRACE(str(dims_to_string(x_dims), " + ", dims_to_string(mask_dims), guard ? " guarded" : "",
+                   fp16 ? " fp16" : " fp32"));
+  auto cpu = masked_softmax(x_dims, mask_dims, guard);
+  ASSERT_TRUE(cpu.ok()) << cpu.status().to_string();
+  auto want = run_graph_cpu(*cpu->graph, cpu->inputs);
+  ASSERT_TRUE(want.ok()) << want.status().to_string();
+  auto gpu = masked_softmax(x_dims, mask_dims, guard);
+  ASSERT_TRUE(gpu.ok());
+  BuildOptions options;
+  options.fp16 = fp16;
+  options.autotune = false;
+  auto got = testing::run_graph_gpu(*gpu->graph, gpu->inputs, options);
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_TRUE(got->guards_intact) << "a kernel wrote outside its output";
+  int fused = 0, replaced = 0;
+  for (const LayerReport& l : got->report.layers) {
+    fused += l.op == "kiln.FusedSoftmax" && l.kernel == "kiln.softmax";
+    replaced += l.op == "Add" || l.op == "Softmax" || l.op == "IsNaN" || l.op == "Where";
+  }
+  EXPECT_EQ(fused, 1) << got->report.to_text();
+  EXPECT_EQ(replaced, 0) << got->report.to_text();
+  compare(got->outputs, *want, fp16 ? 5e-3 : 1e-5);
+}
+
+TEST(CuReduceGpu, FusedSoftmaxBertMaskFp32AndFp16) {
+  KILN_REQUIRE_GPU();
+  for (bool fp16 : {false, true}) {
+    expect_fused_softmax({2, 12, 128, 128}, {2, 1, 1, 128}, true, fp16);
+    expect_fused_softmax({2, 12, 128, 128}, {2, 1, 128, 128}, true, fp16);
+  }
+}
+
+// Odd rows (scalar and vector loads), rows past the warp path (block path),
+// per-row and scalar masks, and the chain without the NaN guard (NaN rows
+// stay NaN, as in the reference).
+TEST(CuReduceGpu, FusedSoftmaxPathsAndMaskShapes) {
+  KILN_REQUIRE_GPU();
+  for (bool fp16 : {false, true}) {
+    expect_fused_softmax({2, 3, 5, 7}, {2, 1, 1, 7}, true, fp16);
+    expect_fused_softmax({2, 3, 5, 7}, {2, 1, 5, 7}, true, fp16);
+    expect_fused_softmax({2, 3, 5, 7}, {2, 1, 5, 1}, true, fp16);
+    expect_fused_softmax({2, 4, 33, 33}, {2, 1, 33, 33}, true, fp16);
+    expect_fused_softmax({3, 2, 9, 33}, {}, true, fp16);
+    expect_fused_softmax({2, 3, 4, 1500}, {2, 1, 1, 1500}, true, fp16);
+    expect_fused_softmax({1, 2, 3, 12000}, {1, 1, 3, 12000}, true, fp16);  // too long to cache in shared memory
+    expect_fused_softmax({2, 3, 5, 7}, {2, 1, 1, 7}, false, fp16);
+    expect_fused_softmax({2, 4, 64, 64}, {4, 64, 64}, false, fp16);
+  }
+}
+
+TEST(CuReduceGpu, FusedSoftmaxReplaysAsCudaGraph) {
+  KILN_REQUIRE_GPU();
+  auto cpu = masked_softmax({4, 12, 128, 128}, {4, 1, 1, 128}, true);
+  ASSERT_TRUE(cpu.ok()) << cpu.status().to_string();
+  auto want = run_graph_cpu(*cpu->graph, cpu->inputs);
+  ASSERT_TRUE(want.ok()) << want.status().to_string();
+  auto gpu = masked_softmax({4, 12, 128, 128}, {4, 1, 1, 128}, true);
+  ASSERT_TRUE(gpu.ok());
+  BuildOptions options;
+  options.fp16 = true;
+  options.autotune = false;
+  expect_replay_matches(*gpu, *want, options, 5e-3);
 }
 
 // Prints the achieved bandwidth of BERT-base's LayerNorm and Softmax (fp16,
@@ -495,7 +737,12 @@ TEST(CuReduceGpu, BertBandwidthReport) {
                                           data(DType::kFloat16, {768}, 0.5, 1.5, true),
                                           data(DType::kFloat16, {768}, -1, 1, true)});
   OpCase sm = make("Softmax", {data(DType::kFloat16, {32, 12, 128, 128}, -8, 8)});
-  for (const OpCase* c : {&ln, &sm}) {
+  // BERT's masked softmax as the fusion pass leaves it (mask [B, 1, 1, S]).
+  OpCase fsm = make("FusedSoftmax", {data(DType::kFloat16, {32, 12, 128, 128}, -8, 8),
+                                     data(DType::kFloat16, {32, 1, 1, 128}, -1, 0)},
+                    {{"nan_to_zero", Attr::of_int(1)}});
+  fsm.domain = "kiln";
+  for (const OpCase* c : {&ln, &sm, &fsm}) {
     int64_t bytes = 0;
     double ms = replay_ms(*c, &bytes);
     ASSERT_GT(ms, 0) << c->op << " did not run";
@@ -583,6 +830,20 @@ TEST(CuReduceSupports, RefusalsSayWhy) {
     EXPECT_NE(why.find("training_mode"), std::string::npos) << why;
   }
   {
+    OneLayer t;
+    int32_t x = t.add(DType::kFloat16, {2, 3, 5, 7}, Storage::kInput);
+    int32_t b = t.add(DType::kFloat16, {2, 1, 1, 7}, Storage::kInput);
+    int32_t wide = t.add(DType::kFloat16, {2, 3, 5, 7, 1}, Storage::kInput);
+    int32_t y = t.add(DType::kFloat16, {2, 3, 5, 7}, Storage::kOutput);
+    EXPECT_FALSE(t.supports("kiln.FusedSoftmax", {x, b}, {y}, "kiln.softmax", &why, {{"axis", Attr::of_int(2)}}));
+    EXPECT_NE(why.find("last axis"), std::string::npos) << why;
+    EXPECT_FALSE(t.supports("kiln.FusedSoftmax", {x, wide}, {y}, "kiln.softmax", &why));
+    EXPECT_NE(why.find("higher rank"), std::string::npos) << why;
+    EXPECT_TRUE(t.supports("kiln.FusedSoftmax", {x, b}, {y}, "kiln.softmax", &why,
+                           {{"axis", Attr::of_int(-1)}, {"nan_to_zero", Attr::of_int(1)}}))
+        << why;
+  }
+  {
     // And the common case is accepted.
     OneLayer t;
     int32_t x = t.add(DType::kFloat16, {256, 768}, Storage::kInput);
@@ -590,6 +851,24 @@ TEST(CuReduceSupports, RefusalsSayWhy) {
     int32_t b = t.add(DType::kFloat16, {768}, Storage::kWeight);
     int32_t y = t.add(DType::kFloat16, {256, 768}, Storage::kOutput);
     EXPECT_TRUE(t.supports("LayerNormalization", {x, s, b}, {y}, "kiln.rownorm", &why)) << why;
+  }
+  {
+    // kiln.FusedLayerNorm: BERT's shape is accepted, with or without B;
+    // another axis, or a Z that is not X's shape, is refused saying so.
+    OneLayer t;
+    int32_t x = t.add(DType::kFloat16, {256, 768}, Storage::kInput);
+    int32_t z = t.add(DType::kFloat16, {256, 768}, Storage::kInput);
+    int32_t z1 = t.add(DType::kFloat16, {1, 768}, Storage::kInput);
+    int32_t s = t.add(DType::kFloat16, {768}, Storage::kWeight);
+    int32_t b = t.add(DType::kFloat16, {768}, Storage::kWeight);
+    int32_t y = t.add(DType::kFloat16, {256, 768}, Storage::kOutput);
+    EXPECT_TRUE(t.supports("kiln.FusedLayerNorm", {x, z, s, b}, {y}, "kiln.rownorm", &why)) << why;
+    EXPECT_TRUE(t.supports("kiln.FusedLayerNorm", {x, z, s}, {y}, "kiln.rownorm", &why)) << why;
+    EXPECT_FALSE(
+        t.supports("kiln.FusedLayerNorm", {x, z, s, b}, {y}, "kiln.rownorm", &why, {{"axis", Attr::of_int(0)}}));
+    EXPECT_NE(why.find("last axis"), std::string::npos) << why;
+    EXPECT_FALSE(t.supports("kiln.FusedLayerNorm", {x, z1, s, b}, {y}, "kiln.rownorm", &why));
+    EXPECT_NE(why.find("Z must have X's type and dims"), std::string::npos) << why;
   }
 }
 
@@ -599,7 +878,7 @@ TEST(CuReduceSupports, RefusalsSayWhy) {
 namespace kiln {
 namespace {
 
-// Every case the reduce and norm families declare builds a CUDA plan, except
+// Every case the reduce and norm families (and kiln.FusedSoftmax) declare builds a CUDA plan, except
 // those refused for a reason Kiln documents: float64 (CPU reference only),
 // BatchNormalization's training mode, and run-time axes/K that make output
 // shapes data-dependent (refused by the builder before any kernel).
@@ -608,7 +887,7 @@ TEST(CuReduceSupports, FamilyCasesBuildOnCuda) {
       "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
       "ReduceLogSumExp", "ReduceSumSquare", "ArgMax", "ArgMin", "Softmax", "LogSoftmax", "Hardmax", "TopK", "CumSum",
       "LayerNormalization", "RMSNormalization", "BatchNormalization", "InstanceNormalization", "GroupNormalization",
-      "LpNormalization"};
+      "LpNormalization", "FusedSoftmax", "FusedLayerNorm"};
   auto expected_refusal = [](const std::string& name) {
     for (const char* k : {"fp64", "training", "axes_runtime", "k_runtime"})
       if (name.find(k) != std::string::npos) return true;

@@ -6,6 +6,9 @@
 //   InstanceNorm    rows = N*C, cols = spatial, scale/bias per channel
 //   GroupNorm       rows = N*G, cols = C/G*spatial, per channel (or per group, opset 18)
 //   LpNorm          along the last axis: rows of the axis; else one thread per line
+//   kiln.FusedLayerNorm  LayerNorm of X + Z along the last axis; the sum is
+//                   rounded to X's type (as the unfused Add stored it) and
+//                   never written
 //
 // The fast path holds the row in registers (one read of X, one write of Y;
 // two-pass mean/variance from the registers), with 16-byte vector accesses
@@ -29,6 +32,21 @@ struct RowNorm {
   cuda::BroadcastMap scale_map, bias_map;    // kParamMap: over X's flat index
   int stat_dtype = static_cast<int>(DType::kFloat32);
 };
+
+// v as stored in a T and read back: kiln.FusedLayerNorm normalizes X + Z as
+// the unfused graph's Add output held it.
+template <typename T>
+__device__ __forceinline__ float round_to(float v) {
+  T t[1];
+  cuda::store_f(t, 0, v);
+  return cuda::load_f(t, 0);
+}
+
+// Element j of a row of X, or of X + Z when Z (kiln.FusedLayerNorm) is set.
+template <typename T>
+__device__ __forceinline__ float row_value(const T* xr, const T* zr, int64_t j) {
+  return zr ? round_to<T>(cuda::load_f(xr, j) + cuda::load_f(zr, j)) : cuda::load_f(xr, j);
+}
 
 template <typename TP>
 __device__ __forceinline__ float param(const TP* p, const cuda::BroadcastMap& m, const RowNorm& a, int64_t row,
@@ -58,13 +76,14 @@ __device__ __forceinline__ void write_stats(void* mean_out, void* inv_out, int d
 // Register-resident rows: blockDim.x threads per row, blockDim.y rows per
 // block (up to 4); thread t holds elements (it * blockDim.x + t) * kVec + e.
 template <typename T, int kVec, int kIters>
-__global__ void row_norm_reg_kernel(const T* x, const T* scale, const T* bias, T* y, void* mean_out, void* inv_out,
-                                    RowNorm a) {
+__global__ void row_norm_reg_kernel(const T* x, const T* z, const T* scale, const T* bias, T* y, void* mean_out,
+                                    void* inv_out, RowNorm a) {
   __shared__ float smem[32 * 4];
   const int64_t row = static_cast<int64_t>(blockIdx.x) * blockDim.y + threadIdx.y;
   const bool active = row < a.rows;
   const int64_t cols = active ? a.cols : 0;
   const T* xr = x + (active ? row * a.cols : 0);
+  const T* zr = z ? z + (active ? row * a.cols : 0) : nullptr;
   float v[kIters][kVec];
   float sum = 0.f;
 #pragma unroll
@@ -72,9 +91,10 @@ __global__ void row_norm_reg_kernel(const T* x, const T* scale, const T* bias, T
     const int64_t j0 = (static_cast<int64_t>(it) * blockDim.x + threadIdx.x) * kVec;
     if (j0 < cols) {  // the host makes cols a multiple of kVec
       Pack<T, kVec> pk = *reinterpret_cast<const Pack<T, kVec>*>(xr + j0);
+      Pack<T, kVec> pz = zr ? *reinterpret_cast<const Pack<T, kVec>*>(zr + j0) : Pack<T, kVec>{};
 #pragma unroll
       for (int e = 0; e < kVec; ++e) {
-        v[it][e] = cuda::load_f(pk.v, e);
+        v[it][e] = zr ? round_to<T>(cuda::load_f(pk.v, e) + cuda::load_f(pz.v, e)) : cuda::load_f(pk.v, e);
         sum += v[it][e];
       }
     } else {
@@ -127,28 +147,30 @@ __global__ void row_norm_reg_kernel(const T* x, const T* scale, const T* bias, T
 
 // Any row length and any X / parameter types: one block per row, three
 // passes over global memory (the second and third mostly from L2).
+// X + Z is recomputed in each pass (Z only with kiln.FusedLayerNorm).
 template <typename TX, typename TY>
-__global__ void row_norm_loop_kernel(const TX* x, const TY* scale, const TY* bias, TY* y, void* mean_out,
-                                     void* inv_out, RowNorm a) {
+__global__ void row_norm_loop_kernel(const TX* x, const TX* z, const TY* scale, const TY* bias, TY* y,
+                                     void* mean_out, void* inv_out, RowNorm a) {
   __shared__ float smem[32];
   const int64_t row = blockIdx.x;
   const TX* xr = x + row * a.cols;
+  const TX* zr = z ? z + row * a.cols : nullptr;
   TY* yr = y + row * a.cols;
   float mean = 0.f;
   if (a.stat == kLayer) {
     float sum = 0.f;
-    for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) sum += cuda::load_f(xr, j);
+    for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) sum += row_value(xr, zr, j);
     mean = group_allreduce(sum, SumOp(), smem) / static_cast<float>(a.cols);
   }
   float sq = 0.f;
   for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) {
-    const float d = cuda::load_f(xr, j) - mean;
+    const float d = row_value(xr, zr, j) - mean;
     sq += a.stat == kL1 ? fabsf(d) : d * d;
   }
   const float inv = row_inv(group_allreduce(sq, SumOp(), smem), a);
   if (threadIdx.x == 0) write_stats(mean_out, inv_out, a.stat_dtype, row, mean, inv);
   for (int64_t j = threadIdx.x; j < a.cols; j += blockDim.x) {
-    float o = (cuda::load_f(xr, j) - mean) * inv;
+    float o = (row_value(xr, zr, j) - mean) * inv;
     if (scale) o *= param(scale, a.scale_map, a, row, j);
     if (bias) o += param(bias, a.bias_map, a, row, j);
     cuda::store_f(yr, j, o);
@@ -180,6 +202,7 @@ constexpr int kMaxThreads = 1024;
 struct NormPlan {
   RowNorm a;
   DType x_type = DType::kFloat32, y_type = DType::kFloat32;
+  int residual_input = -1;                // kiln.FusedLayerNorm's Z, added to X
   int scale_input = -1, bias_input = -1;  // input index of each parameter, -1 for none
   int mean_output = -1, inv_output = -1;  // output index of each statistic, -1 for none
   bool lp_cols = false;                   // LpNormalization along a non-last axis
@@ -214,7 +237,8 @@ Status check_param(const LayerView& v, size_t i, const char* what, DType want) {
   return Status::Ok();
 }
 
-Status plan_layer_rms(const LayerView& v, NormPlan& p, bool layer) {
+// Scale is input `first_param` (1, or 2 after kiln.FusedLayerNorm's Z), B the next.
+Status plan_layer_rms(const LayerView& v, NormPlan& p, bool layer, size_t first_param) {
   const PlanTensor& x = v.in(0);
   if (x.dims.empty()) return Unsupported("X must have rank >= 1");
   KILN_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(attr_int(v.layer, "axis", -1), x.dims.size(), "axis"));
@@ -223,14 +247,15 @@ Status plan_layer_rms(const LayerView& v, NormPlan& p, bool layer) {
   p.a.rows = dims_product(x.dims, 0, ax);
   p.a.cols = dims_product(x.dims, ax, x.dims.size());
   p.a.eps = attr_float(v.layer, "epsilon", 1e-5f);
-  if (!v.has_input(1)) return Unsupported("Scale (input 1) is missing");
-  p.scale_input = 1;
-  p.y_type = layer ? x.dtype : v.in(1).dtype;
+  const size_t s = first_param, b = first_param + 1;
+  if (!v.has_input(s)) return Unsupported("Scale (input ", s, ") is missing");
+  p.scale_input = static_cast<int>(s);
+  p.y_type = layer ? x.dtype : v.in(s).dtype;
   if (!is_gpu_float(p.y_type)) return Unsupported("Scale is ", dtype_name(p.y_type), "; needs float32/float16/bfloat16");
-  KILN_RETURN_IF_ERROR(check_param(v, 1, "Scale", p.y_type));
-  if (layer && v.has_input(2)) {
-    KILN_RETURN_IF_ERROR(check_param(v, 2, "B", p.y_type));
-    p.bias_input = 2;
+  KILN_RETURN_IF_ERROR(check_param(v, s, "Scale", p.y_type));
+  if (layer && v.has_input(b)) {
+    KILN_RETURN_IF_ERROR(check_param(v, b, "B", p.y_type));
+    p.bias_input = static_cast<int>(b);
   }
   bool cols_ok = true;
   for (int i : {p.scale_input, p.bias_input}) {
@@ -242,8 +267,8 @@ Status plan_layer_rms(const LayerView& v, NormPlan& p, bool layer) {
   }
   p.a.param_at = cols_ok ? kParamCol : kParamMap;
   if (!cols_ok) {
-    p.a.scale_map = cuda::make_broadcast_map(x.dims, v.in(1).dims);
-    if (p.bias_input >= 0) p.a.bias_map = cuda::make_broadcast_map(x.dims, v.in(2).dims);
+    p.a.scale_map = cuda::make_broadcast_map(x.dims, v.in(s).dims);
+    if (p.bias_input >= 0) p.a.bias_map = cuda::make_broadcast_map(x.dims, v.in(b).dims);
   }
   std::vector<int64_t> stats_dims;
   for (size_t d = 0; d < x.dims.size(); ++d) stats_dims.push_back(d < ax ? x.dims[d] : 1);
@@ -256,6 +281,22 @@ Status plan_layer_rms(const LayerView& v, NormPlan& p, bool layer) {
     (o == 1 ? p.mean_output : p.inv_output) = static_cast<int>(o);
   }
   return Status::Ok();
+}
+
+// kiln.FusedLayerNorm(X, Z, Scale, B?): LayerNorm of X + Z along the last axis.
+Status plan_fused_layer(const LayerView& v, NormPlan& p) {
+  const PlanTensor& x = v.in(0);
+  const PlanTensor& z = v.in(1);
+  if (z.dtype != x.dtype || z.dims != x.dims)
+    return Unsupported("Z must have X's type and dims (", dtype_name(x.dtype), dims_to_string(x.dims), "), got ",
+                       dtype_name(z.dtype), dims_to_string(z.dims));
+  const int64_t rank = static_cast<int64_t>(x.dims.size());
+  const int64_t axis = attr_int(v.layer, "axis", -1);
+  if (rank > 0 && axis != -1 && axis != rank - 1)
+    return Unsupported("axis ", axis, " is not the last axis of X ", dims_to_string(x.dims),
+                       "; kiln.FusedLayerNorm runs along the last axis only");
+  p.residual_input = 1;
+  return plan_layer_rms(v, p, true, 2);
 }
 
 Status plan_instance_group(const LayerView& v, NormPlan& p, bool group) {
@@ -303,16 +344,24 @@ Status plan_lp(const LayerView& v, NormPlan& p) {
 Expected<NormPlan> plan_norm(const LayerView& v) {
   std::string why;
   const std::string& op = v.layer.op;
-  size_t max_in = op == "LayerNormalization" ? 3 : (op == "RMSNormalization" ? 2 : (op == "LpNormalization" ? 1 : 3));
-  size_t min_in = op == "LpNormalization" ? 1 : (op == "LayerNormalization" || op == "RMSNormalization" ? 2 : 3);
-  size_t max_out = op == "LayerNormalization" ? 3 : 1;
+  const bool fused = op == "kiln.FusedLayerNorm";
+  size_t min_in = 3, max_in = 3, max_out = 1;  // InstanceNormalization, GroupNormalization
+  if (op == "LayerNormalization") {
+    min_in = 2;
+    max_out = 3;
+  }
+  if (op == "RMSNormalization") min_in = max_in = 2;
+  if (op == "LpNormalization") min_in = max_in = 1;
+  if (fused) max_in = 4;
   if (!check_layer(v, min_in, max_in, 1, max_out, &why)) return Unsupported(why);
   const PlanTensor& x = v.in(0);
   if (!check_type(x, "X", true, false, &why)) return Unsupported(why);
   NormPlan p;
   p.x_type = p.y_type = x.dtype;
-  if (op == "LayerNormalization" || op == "RMSNormalization") {
-    KILN_RETURN_IF_ERROR(plan_layer_rms(v, p, op == "LayerNormalization"));
+  if (fused) {
+    KILN_RETURN_IF_ERROR(plan_fused_layer(v, p));
+  } else if (op == "LayerNormalization" || op == "RMSNormalization") {
+    KILN_RETURN_IF_ERROR(plan_layer_rms(v, p, op == "LayerNormalization", 1));
   } else if (op == "InstanceNormalization" || op == "GroupNormalization") {
     KILN_RETURN_IF_ERROR(plan_instance_group(v, p, op == "GroupNormalization"));
   } else {
@@ -349,9 +398,9 @@ class NormKernel : public CudaKernel {
   }
 
  private:
-  template <typename TY>
-  const TY* param_ptr(const LaunchArgs& a, int i) {
-    return i < 0 ? nullptr : static_cast<const TY*>(a.inputs[static_cast<size_t>(i)]);
+  template <typename T>
+  const T* input_ptr(const LaunchArgs& a, int i) {
+    return i < 0 ? nullptr : static_cast<const T*>(a.inputs[static_cast<size_t>(i)]);
   }
   void* out_ptr(const LaunchArgs& a, int i) { return i < 0 ? nullptr : a.outputs[static_cast<size_t>(i)]; }
 
@@ -367,8 +416,9 @@ class NormKernel : public CudaKernel {
   template <typename TX, typename TY>
   Status launch_loop(const LaunchArgs& a) {
     row_norm_loop_kernel<TX, TY><<<static_cast<unsigned>(p_.a.rows), 512, 0, a.stream>>>(
-        static_cast<const TX*>(a.inputs[0]), param_ptr<TY>(a, p_.scale_input), param_ptr<TY>(a, p_.bias_input),
-        static_cast<TY*>(a.outputs[0]), out_ptr(a, p_.mean_output), out_ptr(a, p_.inv_output), p_.a);
+        static_cast<const TX*>(a.inputs[0]), input_ptr<TX>(a, p_.residual_input), input_ptr<TY>(a, p_.scale_input),
+        input_ptr<TY>(a, p_.bias_input), static_cast<TY*>(a.outputs[0]), out_ptr(a, p_.mean_output),
+        out_ptr(a, p_.inv_output), p_.a);
     KILN_CUDA_CHECK_LAUNCH("row norm kernel");
     return Status::Ok();
   }
@@ -378,8 +428,9 @@ class NormKernel : public CudaKernel {
     unsigned rpb = threads == 32 ? 4 : (threads == 64 ? 2 : 1);  // rows per block
     unsigned grid = static_cast<unsigned>((p_.a.rows + rpb - 1) / rpb);
     row_norm_reg_kernel<T, kVec, kIters><<<grid, dim3(threads, rpb), 0, a.stream>>>(
-        static_cast<const T*>(a.inputs[0]), param_ptr<T>(a, p_.scale_input), param_ptr<T>(a, p_.bias_input),
-        static_cast<T*>(a.outputs[0]), out_ptr(a, p_.mean_output), out_ptr(a, p_.inv_output), p_.a);
+        static_cast<const T*>(a.inputs[0]), input_ptr<T>(a, p_.residual_input), input_ptr<T>(a, p_.scale_input),
+        input_ptr<T>(a, p_.bias_input), static_cast<T*>(a.outputs[0]), out_ptr(a, p_.mean_output),
+        out_ptr(a, p_.inv_output), p_.a);
   }
 
   template <typename T, int kVec>
@@ -404,6 +455,7 @@ class NormKernel : public CudaKernel {
     // 16-byte vectors when the row length and every row-laid-out pointer allow.
     constexpr int kV = 16 / sizeof(T);
     bool vec = p_.a.cols % kV == 0 && aligned_to(a.inputs[0], 16) && aligned_to(a.outputs[0], 16);
+    if (p_.residual_input >= 0) vec = vec && aligned_to(a.inputs[static_cast<size_t>(p_.residual_input)], 16);
     if (p_.a.param_at == kParamCol)
       for (int i : {p_.scale_input, p_.bias_input})
         if (i >= 0) vec = vec && aligned_to(a.inputs[static_cast<size_t>(i)], 16);
@@ -430,7 +482,7 @@ void register_row_norms(CudaKernelRegistry& r) {
   CudaKernelDef d;
   d.id = "kiln.rownorm";
   d.ops = {"LayerNormalization", "RMSNormalization", "InstanceNormalization", "GroupNormalization",
-           "LpNormalization"};
+           "LpNormalization", "kiln.FusedLayerNorm"};
   d.supports = [](const LayerView& v, std::string* why) {
     auto p = plan_norm(v);
     return p.ok() ? true : refuse(why, p.status().message());

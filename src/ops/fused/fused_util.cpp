@@ -1,0 +1,40 @@
+#include "ops/fused/fused_util.h"
+
+namespace kiln {
+
+Expected<Tensor> run_component(const std::string& op, const Node& parent, const std::map<std::string, Attr>& attrs,
+                               const std::vector<const Tensor*>& inputs, const Limits& limits) {
+  const OpSchema* schema = OpRegistry::global().find("", op, kMaxOnnxOpset);
+  if (!schema) return Internal("fused op needs ", op, ", which is not registered");
+  Node node;
+  node.name = parent.name;
+  node.op = op;
+  node.opset = kMaxOnnxOpset;
+  node.attrs = attrs;
+  Value dummy_in, dummy_out;
+  for (const Tensor* t : inputs) node.inputs.push_back(t ? &dummy_in : nullptr);
+  node.outputs.push_back(&dummy_out);
+  CpuContext ctx(node, inputs, limits);
+  KILN_RETURN_IF_ERROR(schema->cpu(ctx));
+  return std::move(ctx.outputs()[0]);
+}
+
+Status infer_component(const std::string& op, InferContext& ctx, const std::vector<Value*>& inputs,
+                       const std::map<std::string, Attr>& attrs) {
+  const OpSchema* schema = OpRegistry::global().find("", op, kMaxOnnxOpset);
+  if (!schema) return Internal("fused op needs ", op, ", which is not registered");
+  Node node;
+  node.name = ctx.node().name;
+  node.op = op;
+  node.opset = kMaxOnnxOpset;
+  node.attrs = attrs;
+  node.inputs = inputs;
+  Value out;
+  node.outputs.push_back(&out);
+  InferContext inner(node, ctx.limits());
+  KILN_RETURN_IF_ERROR(schema->infer(inner));
+  ctx.set_output(0, inner.outputs()[0].dtype, inner.outputs()[0].shape);
+  return Status::Ok();
+}
+
+}  // namespace kiln

@@ -1,0 +1,242 @@
+// fuse_layernorm: Add(X, Z) -> LayerNormalization(last axis) becomes one
+// kiln.FusedLayerNorm; each positive case sits beside the cases that must
+// not fuse, and every rewritten graph gives the unfused graph's CPU output
+// exactly.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "backends/cpu/interpreter.h"
+#include "ir/verifier.h"
+#include "ops/infer.h"
+#include "ops/op_case.h"
+#include "passes/pipeline.h"
+
+namespace kiln {
+namespace {
+
+class Net {
+ public:
+  std::unique_ptr<Graph> graph = std::make_unique<Graph>();
+  std::map<std::string, Tensor> feeds;
+
+  Value* input(const std::string& name, std::vector<int64_t> dims) {
+    Value* v = value(name, dims);
+    v->is_graph_input = true;
+    graph->inputs.push_back(v);
+    Tensor t = Tensor::alloc(DType::kFloat32, dims).value();
+    fill_uniform(t, -3, 3, 31 + feeds.size());
+    feeds[name] = std::move(t);
+    return v;
+  }
+  Value* constant(const std::string& name, std::vector<int64_t> dims, double lo, double hi) {
+    Value* v = value(name, dims);
+    Tensor t = Tensor::alloc(DType::kFloat32, dims).value();
+    fill_uniform(t, lo, hi, 71 + counter_);
+    v->constant = std::make_shared<const Tensor>(std::move(t));
+    return v;
+  }
+  // A node with `n_outputs` outputs; returns them.
+  std::vector<Value*> node(const std::string& op, std::vector<Value*> ins, std::map<std::string, Attr> attrs = {},
+                           int n_outputs = 1) {
+    std::vector<Value*> outs;
+    for (int i = 0; i < n_outputs; ++i) outs.push_back(graph->add_value(str(op, "_", counter_, "_out", i)).value());
+    Node* n = graph->add_node(op, str(op, "_", counter_++), std::move(ins), outs, "", kMaxOnnxOpset).value();
+    n->attrs = std::move(attrs);
+    Status s = infer_node(*n, Limits{});
+    EXPECT_TRUE(s.ok()) << s.to_string();
+    return outs;
+  }
+  Value* add(Value* a, Value* b) { return node("Add", {a, b})[0]; }
+  // LayerNormalization of x from `axis` on, with constant scale (and bias)
+  // of the normalized dims; returns its `n_outputs` outputs.
+  std::vector<Value*> layer_norm(Value* x, int64_t axis = -1, int n_outputs = 1, bool bias = true) {
+    const int64_t rank = static_cast<int64_t>(x->shape.rank());
+    std::vector<int64_t> p;
+    for (int64_t d = axis < 0 ? axis + rank : axis; d < rank; ++d) p.push_back(x->shape[static_cast<size_t>(d)].value);
+    std::vector<Value*> ins = {x, constant(str("scale", counter_), p, 0.5, 1.5)};
+    if (bias) ins.push_back(constant(str("bias", counter_), p, -1, 1));
+    return node("LayerNormalization", ins, {{"axis", Attr::of_int(axis)}, {"epsilon", Attr::of_float(1e-12f)}},
+                n_outputs);
+  }
+  void output(Value* v) {
+    v->is_graph_output = true;
+    graph->outputs.push_back(v);
+  }
+  int count(const std::string& op) const {
+    int k = 0;
+    for (const auto& n : graph->nodes()) k += n->op == op;
+    return k;
+  }
+  const Node* find(const std::string& op) const {
+    for (const auto& n : graph->nodes())
+      if (n->op == op) return n.get();
+    return nullptr;
+  }
+
+ private:
+  Value* value(const std::string& name, const std::vector<int64_t>& dims) {
+    Value* v = graph->add_value(name).value();
+    v->dtype = DType::kFloat32;
+    v->shape = Shape::of(dims);
+    v->shape_known = true;
+    return v;
+  }
+  int counter_ = 0;
+};
+
+using Recipe = std::function<void(Net&)>;
+
+// Builds the recipe twice, runs `pass` on one copy and checks the copies give
+// the same CPU outputs.
+void expect_same_outputs(const Recipe& recipe, Net& fused, const std::function<Status(Graph&)>& pass = fuse_layernorm) {
+  Net plain;
+  recipe(plain);
+  recipe(fused);
+  Status s = pass(*fused.graph);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  Status v = verify_graph(*fused.graph);
+  ASSERT_TRUE(v.ok()) << v.to_string();
+  ASSERT_TRUE(infer_graph(*fused.graph, Limits{}).ok());
+  auto want = run_graph_cpu(*plain.graph, plain.feeds);
+  ASSERT_TRUE(want.ok()) << want.status().to_string();
+  auto got = run_graph_cpu(*fused.graph, fused.feeds);
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t i = 0; i < want->size(); ++i) {
+    ASSERT_EQ((*got)[i].dims(), (*want)[i].dims());
+    for (int64_t k = 0; k < (*want)[i].numel(); ++k)
+      ASSERT_EQ((*got)[i].get_f64(k), (*want)[i].get_f64(k)) << "output " << i << " element " << k;
+  }
+}
+
+TEST(FuseLayerNorm, FusesResidualAddLayerNorm) {
+  for (int64_t axis : {-1, 2}) {
+    for (bool bias : {true, false}) {
+      SCOPED_TRACE(str("axis ", axis, bias ? " with bias" : " without bias"));
+      Net net;
+      expect_same_outputs(
+          [&](Net& n) {
+            n.output(n.layer_norm(n.add(n.input("x", {2, 5, 33}), n.input("r", {2, 5, 33})), axis, 1, bias)[0]);
+          },
+          net);
+      ASSERT_EQ(net.graph->num_nodes(), 1u);
+      const Node* f = net.find("FusedLayerNorm");
+      ASSERT_NE(f, nullptr);
+      EXPECT_EQ(f->domain, "kiln");
+      ASSERT_EQ(f->inputs.size(), bias ? 4u : 3u);
+      EXPECT_EQ(f->inputs[0]->name, "x");
+      EXPECT_EQ(f->inputs[1]->name, "r");
+      EXPECT_EQ(f->attr_int("axis", 0).value(), axis);
+      EXPECT_EQ(f->attr_float("epsilon", 0.f).value(), 1e-12f);
+      EXPECT_EQ(f->outputs[0], net.graph->outputs[0]);
+    }
+  }
+}
+
+// The statistics outputs exist but nothing reads them: still fused.
+TEST(FuseLayerNorm, UnusedStatisticsOutputsAreDropped) {
+  Net net;
+  expect_same_outputs(
+      [](Net& n) { n.output(n.layer_norm(n.add(n.input("x", {4, 768}), n.input("r", {4, 768})), -1, 3)[0]); }, net);
+  EXPECT_EQ(net.graph->num_nodes(), 1u);
+  EXPECT_EQ(net.count("FusedLayerNorm"), 1);
+}
+
+TEST(FuseLayerNorm, UsedMeanOutputIsNotFused) {
+  for (bool as_output : {false, true}) {
+    SCOPED_TRACE(as_output ? "Mean is a graph output" : "Mean feeds a node");
+    Net net;
+    expect_same_outputs(
+        [&](Net& n) {
+          std::vector<Value*> y = n.layer_norm(n.add(n.input("x", {3, 7}), n.input("r", {3, 7})), -1, 2);
+          n.output(y[0]);
+          n.output(as_output ? y[1] : n.node("Relu", {y[1]})[0]);
+        },
+        net);
+    EXPECT_EQ(net.count("FusedLayerNorm"), 0);
+    EXPECT_EQ(net.count("Add"), 1);
+  }
+}
+
+TEST(FuseLayerNorm, BroadcastingOrConstantAddIsNotFused) {
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE(variant);
+    Net net;
+    expect_same_outputs(
+        [&](Net& n) {
+          Value* x = n.input("x", {2, 5, 33});
+          Value* r = variant == 0   ? n.input("r", {1, 5, 33})
+                     : variant == 1 ? n.input("r", {33})
+                                    : n.constant("r", {2, 5, 33}, -1, 1);
+          n.output(n.layer_norm(n.add(x, r))[0]);
+        },
+        net);
+    EXPECT_EQ(net.count("FusedLayerNorm"), 0);
+  }
+}
+
+TEST(FuseLayerNorm, AddWithAnotherUserIsNotFused) {
+  Net net;
+  expect_same_outputs(
+      [](Net& n) {
+        Value* s = n.add(n.input("x", {3, 33}), n.input("r", {3, 33}));
+        n.output(n.layer_norm(s)[0]);
+        n.output(n.node("Relu", {s})[0]);
+      },
+      net);
+  EXPECT_EQ(net.count("FusedLayerNorm"), 0);
+}
+
+TEST(FuseLayerNorm, AddThatIsAGraphOutputIsNotFused) {
+  Net net;
+  expect_same_outputs(
+      [](Net& n) {
+        Value* s = n.add(n.input("x", {3, 33}), n.input("r", {3, 33}));
+        n.output(s);
+        n.output(n.layer_norm(s)[0]);
+      },
+      net);
+  EXPECT_EQ(net.count("FusedLayerNorm"), 0);
+}
+
+TEST(FuseLayerNorm, AxisNotLastIsNotFused) {
+  for (int64_t axis : {1, -2}) {
+    Net net;
+    expect_same_outputs(
+        [&](Net& n) { n.output(n.layer_norm(n.add(n.input("x", {2, 5, 7}), n.input("r", {2, 5, 7})), axis)[0]); },
+        net);
+    EXPECT_EQ(net.count("FusedLayerNorm"), 0) << "axis " << axis;
+  }
+}
+
+// A BERT encoder's sublayer output through the whole pipeline: the bias Add
+// goes into the GEMM, the residual Add into the norm.
+TEST(FuseLayerNorm, PipelineFusesBertSublayer) {
+  for (bool fp16 : {false, true}) {
+    SCOPED_TRACE(fp16 ? "fp16" : "fp32");
+    Net net;
+    Value* x = net.input("x", {2, 8, 64});
+    Value* h = net.node("MatMul", {x, net.constant("w", {64, 64}, -0.2, 0.2)})[0];
+    h = net.add(h, net.constant("b", {64}, -1, 1));
+    net.output(net.layer_norm(net.add(h, x))[0]);
+    PassOptions options;
+    options.fp16 = fp16;
+    Status s = run_build_passes(*net.graph, options);
+    ASSERT_TRUE(s.ok()) << s.to_string();
+    EXPECT_EQ(net.count("FusedMatMul"), 1);
+    EXPECT_EQ(net.count("Add"), 0);
+    EXPECT_EQ(net.count("LayerNormalization"), 0);
+    const Node* f = net.find("FusedLayerNorm");
+    ASSERT_NE(f, nullptr);
+    // --fp16 converts the fused layer as it converts LayerNormalization:
+    // activations, Scale and B alike.
+    const DType want = fp16 ? DType::kFloat16 : DType::kFloat32;
+    for (const Value* v : f->inputs) EXPECT_EQ(v->dtype, want) << v->name;
+    EXPECT_EQ(f->outputs[0]->dtype, want);
+    EXPECT_EQ(net.graph->outputs[0]->dtype, DType::kFloat32);
+  }
+}
+
+}  // namespace
+}  // namespace kiln

@@ -1,0 +1,342 @@
+// fuse_softmax: Add(scores, mask) -> Softmax(last axis) [-> Where(IsNaN(p), 0, p)]
+// becomes one kiln.FusedSoftmax; each positive case sits beside the cases that
+// must not fuse (or must keep the NaN guard), and every rewritten graph gives
+// the unfused graph's CPU output exactly, fully masked rows included.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "backends/cpu/interpreter.h"
+#include "ir/verifier.h"
+#include "ops/infer.h"
+#include "ops/op_case.h"
+#include "passes/pipeline.h"
+#include "../ops/op_test_util.h"
+
+namespace kiln {
+namespace {
+
+class Net {
+ public:
+  std::unique_ptr<Graph> graph = std::make_unique<Graph>();
+  std::map<std::string, Tensor> feeds;
+
+  Value* input(const std::string& name, std::vector<int64_t> dims, double lo = -4, double hi = 4) {
+    Tensor t = Tensor::alloc(DType::kFloat32, dims).value();
+    fill_uniform(t, lo, hi, 101 + feeds.size());
+    return input(name, std::move(t));
+  }
+  Value* input(const std::string& name, Tensor t) {
+    Value* v = value(name, t.dims());
+    v->is_graph_input = true;
+    graph->inputs.push_back(v);
+    feeds[name] = std::move(t);
+    return v;
+  }
+  Value* constant(const std::string& name, std::vector<int64_t> dims, float x) {
+    Value* v = value(name, dims);
+    Tensor t = Tensor::alloc(DType::kFloat32, dims).value();
+    for (int64_t k = 0; k < t.numel(); ++k) t.set_f64(k, x);
+    v->constant = std::make_shared<const Tensor>(std::move(t));
+    return v;
+  }
+  Value* node(const std::string& op, std::vector<Value*> ins, std::map<std::string, Attr> attrs = {}) {
+    Value* out = graph->add_value(str(op, "_", counter_, "_out")).value();
+    Node* n = graph->add_node(op, str(op, "_", counter_++), std::move(ins), {out}, "", kMaxOnnxOpset).value();
+    n->attrs = std::move(attrs);
+    Status s = infer_node(*n, Limits{});
+    EXPECT_TRUE(s.ok()) << s.to_string();
+    return out;
+  }
+  void output(Value* v) {
+    v->is_graph_output = true;
+    graph->outputs.push_back(v);
+  }
+  int count(const std::string& op) const {
+    int k = 0;
+    for (const auto& n : graph->nodes()) k += n->op == op;
+    return k;
+  }
+  const Node* find(const std::string& op) const {
+    for (const auto& n : graph->nodes())
+      if (n->op == op) return n.get();
+    return nullptr;
+  }
+
+ private:
+  Value* value(const std::string& name, const std::vector<int64_t>& dims) {
+    Value* v = graph->add_value(name).value();
+    v->dtype = DType::kFloat32;
+    v->shape = Shape::of(dims);
+    v->shape_known = true;
+    return v;
+  }
+  int counter_ = 0;
+};
+
+using Recipe = std::function<void(Net&)>;
+
+// A random mask of `dims` whose first bias row is -inf throughout: with the
+// scores, every output row that reads it is NaN before the guard.
+Tensor mask_with_masked_row(std::vector<int64_t> dims) {
+  Tensor t = Tensor::alloc(DType::kFloat32, dims).value();
+  fill_uniform(t, -3, 3, 7);
+  for (int64_t k = 0; k < dims.back(); ++k) t.set_f64(k, -INFINITY);
+  t.set_f64(t.numel() - 1, -INFINITY);  // and one masked column elsewhere
+  return t;
+}
+
+Value* softmax(Net& net, Value* x, int64_t axis = -1) {
+  return net.node("Softmax", {x}, {{"axis", Attr::of_int(axis)}});
+}
+
+// p = Softmax(x + mask); Where(IsNaN(p), zero, p).
+Value* nan_guard(Net& net, Value* p, Value* zero) { return net.node("Where", {net.node("IsNaN", {p}), zero, p}); }
+
+// Builds the recipe twice, runs fuse_softmax on one copy and checks the
+// copies give the same CPU outputs (NaN where the other has NaN).
+void expect_same_outputs(const Recipe& recipe, Net& fused) {
+  Net plain;
+  recipe(plain);
+  recipe(fused);
+  ASSERT_TRUE(fuse_softmax(*fused.graph).ok());
+  Status v = verify_graph(*fused.graph);
+  ASSERT_TRUE(v.ok()) << v.to_string();
+  ASSERT_TRUE(infer_graph(*fused.graph, Limits{}).ok());
+  auto want = run_graph_cpu(*plain.graph, plain.feeds);
+  ASSERT_TRUE(want.ok()) << want.status().to_string();
+  auto got = run_graph_cpu(*fused.graph, fused.feeds);
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t i = 0; i < want->size(); ++i) {
+    const Tensor& a = (*got)[i];
+    const Tensor& b = (*want)[i];
+    ASSERT_EQ(a.dims(), b.dims());
+    for (int64_t k = 0; k < b.numel(); ++k) {
+      const double x = a.get_f64(k), y = b.get_f64(k);
+      if (std::isnan(y)) EXPECT_TRUE(std::isnan(x)) << "output " << i << " element " << k;
+      else ASSERT_EQ(x, y) << "output " << i << " element " << k;
+    }
+  }
+}
+
+TEST(FuseSoftmax, FusesMaskedSoftmaxWithNanGuard) {
+  for (std::vector<int64_t> mask_dims : {std::vector<int64_t>{2, 1, 1, 7}, {2, 1, 5, 7}, {7}}) {
+    for (bool mask_first : {false, true}) {
+      SCOPED_TRACE(str(dims_to_string(mask_dims), mask_first ? " mask + scores" : " scores + mask"));
+      Net net;
+      expect_same_outputs(
+          [&](Net& n) {
+            Value* x = n.input("scores", {2, 3, 5, 7});
+            Value* m = n.input("mask", mask_with_masked_row(mask_dims));
+            Value* p = softmax(n, n.node("Add", mask_first ? std::vector<Value*>{m, x} : std::vector<Value*>{x, m}), 3);
+            n.output(nan_guard(n, p, n.constant("zero", {}, 0.f)));
+          },
+          net);
+      EXPECT_EQ(net.graph->num_nodes(), 1u);
+      const Node* f = net.find("FusedSoftmax");
+      ASSERT_NE(f, nullptr);
+      EXPECT_EQ(f->domain, "kiln");
+      EXPECT_EQ(f->inputs[0]->name, "scores");
+      EXPECT_EQ(f->inputs[1]->name, "mask");
+      EXPECT_EQ(f->attr_int("nan_to_zero", -1).value(), 1);
+      EXPECT_EQ(f->outputs[0], net.graph->outputs[0]);
+    }
+  }
+}
+
+TEST(FuseSoftmax, FusesBareAddSoftmax) {
+  Net net;
+  expect_same_outputs(
+      [](Net& n) {
+        Value* x = n.input("scores", {2, 3, 5, 7});
+        n.output(softmax(n, n.node("Add", {x, n.constant("bias", {1, 1, 7}, -1.5f)})));
+      },
+      net);
+  ASSERT_EQ(net.graph->num_nodes(), 1u);
+  EXPECT_EQ(net.find("FusedSoftmax")->attr_int("nan_to_zero", -1).value(), 0);
+}
+
+TEST(FuseSoftmax, ZeroOfAnyBroadcastShapeIsAbsorbed) {
+  Net net;
+  expect_same_outputs(
+      [](Net& n) {
+        Value* p = softmax(n, n.node("Add", {n.input("scores", {2, 3, 5, 7}), n.input("mask", {2, 1, 5, 7})}));
+        n.output(nan_guard(n, p, n.constant("zeros", {1, 5, 1}, 0.f)));
+      },
+      net);
+  EXPECT_EQ(net.graph->num_nodes(), 1u);
+}
+
+// A zero that enlarges Where's output is not a NaN guard of p.
+TEST(FuseSoftmax, ZeroThatEnlargesTheOutputKeepsTheNanGuard) {
+  Net net;
+  expect_same_outputs(
+      [](Net& n) {
+        Value* p = softmax(n, n.node("Add", {n.input("scores", {3, 5, 7}), n.input("mask", {1, 1, 7})}));
+        n.output(nan_guard(n, p, n.constant("zeros", {2, 1, 1, 1}, 0.f)));
+      },
+      net);
+  EXPECT_EQ(net.count("FusedSoftmax"), 1);
+  EXPECT_EQ(net.count("Where"), 1);
+}
+
+TEST(FuseSoftmax, AddWithAnotherUserIsNotFused) {
+  Net net;
+  expect_same_outputs(
+      [](Net& n) {
+        Value* s = n.node("Add", {n.input("scores", {2, 3, 5, 7}), n.input("mask", {2, 1, 1, 7})});
+        n.output(nan_guard(n, softmax(n, s), n.constant("zero", {}, 0.f)));
+        n.output(n.node("Relu", {s}));
+      },
+      net);
+  EXPECT_EQ(net.count("FusedSoftmax"), 0);
+  EXPECT_EQ(net.count("Softmax"), 1);
+}
+
+TEST(FuseSoftmax, AddThatIsAGraphOutputIsNotFused) {
+  Net net;
+  expect_same_outputs(
+      [](Net& n) {
+        Value* s = n.node("Add", {n.input("scores", {3, 7}), n.input("mask", {7})});
+        n.output(s);
+        n.output(softmax(n, s));
+      },
+      net);
+  EXPECT_EQ(net.count("FusedSoftmax"), 0);
+}
+
+TEST(FuseSoftmax, AxisNotLastIsNotFused) {
+  Net net;
+  expect_same_outputs(
+      [](Net& n) {
+        Value* s = n.node("Add", {n.input("scores", {2, 3, 5, 7}), n.input("mask", {2, 1, 1, 7})});
+        n.output(nan_guard(n, softmax(n, s, -2), n.constant("zero", {}, 0.f)));
+      },
+      net);
+  EXPECT_EQ(net.count("FusedSoftmax"), 0);
+  EXPECT_EQ(net.count("Add"), 1);
+}
+
+// Before opset 13 Softmax flattens to 2-D from `axis` on: another operation.
+TEST(FuseSoftmax, OldOpsetSoftmaxIsNotFused) {
+  Net net;
+  Value* s = net.node("Add", {net.input("scores", {2, 3, 5, 7}), net.input("mask", {2, 1, 1, 7})});
+  net.output(softmax(net, s));
+  for (const auto& n : net.graph->nodes())
+    if (n->op == "Softmax") n->opset = 11;
+  ASSERT_TRUE(fuse_softmax(*net.graph).ok());
+  EXPECT_EQ(net.count("FusedSoftmax"), 0);
+  EXPECT_EQ(net.count("Softmax"), 1);
+}
+
+// Softmax over a shape that neither Add operand has: nothing to fuse into.
+TEST(FuseSoftmax, NeitherOperandWithTheFullShapeIsNotFused) {
+  Net net;
+  expect_same_outputs(
+      [](Net& n) { n.output(softmax(n, n.node("Add", {n.input("scores", {1, 7}), n.input("mask", {3, 1})}))); }, net);
+  EXPECT_EQ(net.count("FusedSoftmax"), 0);
+}
+
+// The full-shape operand is the scores even when it comes second and the
+// other one is an activation too.
+TEST(FuseSoftmax, FullShapeOperandIsTheScores) {
+  Net net;
+  expect_same_outputs(
+      [](Net& n) { n.output(softmax(n, n.node("Add", {n.input("row", {1, 7}), n.input("scores", {3, 7})}))); }, net);
+  const Node* f = net.find("FusedSoftmax");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->inputs[0]->name, "scores");
+}
+
+// Where's X is not zero: Add + Softmax still fuse, the guard stays as it was.
+TEST(FuseSoftmax, NonZeroWhereKeepsTheNanGuard) {
+  Net net;
+  expect_same_outputs(
+      [](Net& n) {
+        Value* m = n.input("mask", mask_with_masked_row({2, 1, 1, 7}));
+        Value* p = softmax(n, n.node("Add", {n.input("scores", {2, 3, 5, 7}), m}));
+        n.output(nan_guard(n, p, n.constant("one", {}, 1.f)));
+      },
+      net);
+  EXPECT_EQ(net.count("FusedSoftmax"), 1);
+  EXPECT_EQ(net.count("IsNaN"), 1);
+  EXPECT_EQ(net.count("Where"), 1);
+  EXPECT_EQ(net.find("FusedSoftmax")->attr_int("nan_to_zero", -1).value(), 0);
+}
+
+// p also feeds another layer (or is a graph output): the guard is not absorbed.
+TEST(FuseSoftmax, SoftmaxWithAnotherUserKeepsTheNanGuard) {
+  for (bool as_output : {false, true}) {
+    SCOPED_TRACE(as_output ? "graph output" : "another reader");
+    Net net;
+    expect_same_outputs(
+        [&](Net& n) {
+          Value* p = softmax(n, n.node("Add", {n.input("scores", {2, 3, 5, 7}), n.input("mask", {2, 1, 5, 7})}));
+          n.output(nan_guard(n, p, n.constant("zero", {}, 0.f)));
+          n.output(as_output ? p : n.node("Relu", {p}));
+        },
+        net);
+    EXPECT_EQ(net.count("FusedSoftmax"), 1);
+    EXPECT_EQ(net.count("IsNaN"), 1);
+    EXPECT_EQ(net.count("Where"), 1);
+  }
+}
+
+// --fp16 converts the fused layer like Softmax: scores and mask both.
+TEST(FuseSoftmax, Fp16ConvertsScoresAndMask) {
+  Net net;
+  Value* x = net.input("scores", {2, 3, 5, 7});
+  Value* m = net.input("mask", {2, 1, 1, 7});
+  net.output(nan_guard(net, softmax(net, net.node("Add", {x, m})), net.constant("zero", {}, 0.f)));
+  PassOptions options;
+  options.fp16 = true;
+  Status s = run_build_passes(*net.graph, options);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  const Node* f = net.find("FusedSoftmax");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->inputs[0]->dtype, DType::kFloat16);
+  EXPECT_EQ(f->inputs[1]->dtype, DType::kFloat16);
+  EXPECT_EQ(f->outputs[0]->dtype, DType::kFloat16);
+  EXPECT_EQ(net.graph->outputs[0]->dtype, DType::kFloat32);
+}
+
+TEST(FusedSoftmaxOp, RefusesAxisOtherThanLast) {
+  Tensor x = testing::make_tensor(DType::kFloat32, {2, 3}, {1, 2, 3, 4, 5, 6});
+  auto r = testing::run_op("FusedSoftmax", {{"axis", Attr::of_int(0)}}, {testing::in(x)}, 1, 1, "kiln");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("last axis"), std::string::npos) << r.status().to_string();
+  auto ok = testing::run_op("FusedSoftmax", {{"axis", Attr::of_int(1)}}, {testing::in(x)}, 1, 1, "kiln");
+  EXPECT_TRUE(ok.ok()) << ok.status().to_string();
+}
+
+TEST(FusedSoftmaxOp, RefusesBiasThatDoesNotBroadcastToX) {
+  Tensor x = testing::make_tensor(DType::kFloat32, {1, 3}, {1, 2, 3});
+  Tensor b = testing::make_tensor(DType::kFloat32, {2, 3}, {0, 0, 0, 0, 0, 0});
+  auto r = testing::run_op("FusedSoftmax", {}, {testing::in(x), testing::in(b)}, 1, 1, "kiln");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("does not broadcast"), std::string::npos) << r.status().to_string();
+}
+
+// Hand-checked: softmax of [0, ln 3] is [1/4, 3/4]; a row masked throughout is
+// NaN, or 0 with nan_to_zero.
+TEST(FusedSoftmaxOp, AddsBiasAndZeroesNanRows) {
+  Tensor x = testing::make_tensor(DType::kFloat32, {2, 2}, {1, 1, 5, 6});
+  Tensor b = testing::make_tensor(DType::kFloat32, {2, 2}, {-1, std::log(3.0) - 1, -INFINITY, -INFINITY});
+  for (int64_t flag : {0, 1}) {
+    auto r = testing::run_op("FusedSoftmax", {{"nan_to_zero", Attr::of_int(flag)}}, {testing::in(x), testing::in(b)},
+                             1, 1, "kiln");
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    const Tensor& y = r->outputs[0];
+    EXPECT_NEAR(y.get_f64(0), 0.25, 1e-6);
+    EXPECT_NEAR(y.get_f64(1), 0.75, 1e-6);
+    for (int64_t k : {2, 3}) {
+      if (flag) EXPECT_EQ(y.get_f64(k), 0.0);
+      else EXPECT_TRUE(std::isnan(y.get_f64(k)));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kiln

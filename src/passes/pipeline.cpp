@@ -13,6 +13,7 @@ Status run_build_passes(Graph& graph, const PassOptions& options) {
   if (options.fuse) {
     KILN_RETURN_IF_ERROR(fuse_conv(graph));
     KILN_RETURN_IF_ERROR(fuse_matmul(graph));
+    KILN_RETURN_IF_ERROR(fold_matmul_operands(graph));
     KILN_RETURN_IF_ERROR(fuse_softmax(graph));
     KILN_RETURN_IF_ERROR(fuse_layernorm(graph));
   }

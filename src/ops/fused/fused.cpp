@@ -4,52 +4,17 @@
 // fused GPU kernel is checked against exactly what the unfused graph computes.
 //
 //   kiln.FusedConv(X, W, B?, Z?)  = act(Conv(X, W, B) + Z)      act: "" | Relu
-//   kiln.FusedMatMul(A, B, bias?) = act(MatMul(A, B) + bias)    act: "" | Relu | Gelu
+//   kiln.FusedMatMul(A, B, bias?) = act(alpha * MatMul(A, B') + bias)    act: "" | Relu | Gelu
+//                                   B' = B, or B with its last two axes swapped when transB = 1
 //   kiln.Reformat(X)              = X   (a layout change only; layouts are physical)
 #include <cmath>
 
 #include "ops/families.h"
+#include "ops/fused/fused_util.h"
 #include "ops/op_util.h"
 
 namespace kiln {
 namespace {
-
-// Runs `op`'s CPU reference as if it were a node with `attrs`.
-Expected<Tensor> run_component(const std::string& op, const Node& parent, const std::map<std::string, Attr>& attrs,
-                               const std::vector<const Tensor*>& inputs, const Limits& limits) {
-  const OpSchema* schema = OpRegistry::global().find("", op, kMaxOnnxOpset);
-  if (!schema) return Internal("fused op needs ", op, ", which is not registered");
-  Node node;
-  node.name = parent.name;
-  node.op = op;
-  node.opset = kMaxOnnxOpset;
-  node.attrs = attrs;
-  Value dummy_in, dummy_out;
-  for (const Tensor* t : inputs) node.inputs.push_back(t ? &dummy_in : nullptr);
-  node.outputs.push_back(&dummy_out);
-  CpuContext ctx(node, inputs, limits);
-  KILN_RETURN_IF_ERROR(schema->cpu(ctx));
-  return std::move(ctx.outputs()[0]);
-}
-
-// Infers `op` on the first `n_inputs` inputs of the fused node.
-Status infer_component(const std::string& op, InferContext& ctx, size_t n_inputs,
-                       const std::map<std::string, Attr>& attrs) {
-  const OpSchema* schema = OpRegistry::global().find("", op, kMaxOnnxOpset);
-  if (!schema) return Internal("fused op needs ", op, ", which is not registered");
-  Node node;
-  node.name = ctx.node().name;
-  node.op = op;
-  node.opset = kMaxOnnxOpset;
-  node.attrs = attrs;
-  for (size_t i = 0; i < n_inputs && i < ctx.num_inputs(); ++i) node.inputs.push_back(ctx.node().inputs[i]);
-  Value out;
-  node.outputs.push_back(&out);
-  InferContext inner(node, ctx.limits());
-  KILN_RETURN_IF_ERROR(schema->infer(inner));
-  ctx.set_output(0, inner.outputs()[0].dtype, inner.outputs()[0].shape);
-  return Status::Ok();
-}
 
 std::map<std::string, Attr> without(const std::map<std::string, Attr>& attrs, std::initializer_list<const char*> keys) {
   std::map<std::string, Attr> out = attrs;
@@ -90,7 +55,9 @@ void register_fused_conv(OpRegistry& r) {
   s.since_opset = 1;
   s.infer = [](InferContext& ctx) -> Status {
     KILN_RETURN_IF_ERROR(activation_of(ctx.node(), {"", "Relu"}).status());
-    KILN_RETURN_IF_ERROR(infer_component("Conv", ctx, 3, without(ctx.node().attrs, {"activation"})));
+    const auto& in = ctx.node().inputs;
+    KILN_RETURN_IF_ERROR(infer_component("Conv", ctx, {in[0], in[1], in.size() > 2 ? in[2] : nullptr},
+                                         without(ctx.node().attrs, {"activation"})));
     if (ctx.has_input(3)) {
       const auto& out = ctx.outputs()[0];
       if (ctx.input_dtype(3) != out.dtype || !(ctx.input_shape(3) == out.shape))
@@ -112,6 +79,22 @@ void register_fused_conv(OpRegistry& r) {
   r.add(std::move(s));
 }
 
+// FusedMatMul's transB (0 or 1), checked against B's rank.
+Expected<bool> trans_b_of(const Node& n, size_t b_rank) {
+  KILN_ASSIGN_OR_RETURN(int64_t tb, n.attr_int("transB", 0));
+  if (tb != 0 && tb != 1) return n.error(ErrorCode::kInvalidArgument, "transB must be 0 or 1, got ", tb);
+  if (tb == 1 && b_rank < 2) return n.error(ErrorCode::kInvalidArgument, "transB needs a B of rank >= 2");
+  return tb == 1;
+}
+
+// The permutation exchanging the last two of `rank` axes.
+std::vector<int64_t> swap_last_two(size_t rank) {
+  std::vector<int64_t> perm(rank);
+  for (size_t i = 0; i < rank; ++i) perm[i] = static_cast<int64_t>(i);
+  std::swap(perm[rank - 1], perm[rank - 2]);
+  return perm;
+}
+
 void register_fused_matmul(OpRegistry& r) {
   OpSchema s;
   s.domain = "kiln";
@@ -122,7 +105,12 @@ void register_fused_matmul(OpRegistry& r) {
   s.since_opset = 1;
   s.infer = [](InferContext& ctx) -> Status {
     KILN_RETURN_IF_ERROR(activation_of(ctx.node(), {"", "Relu", "Gelu"}).status());
-    KILN_RETURN_IF_ERROR(infer_component("MatMul", ctx, 2, {}));
+    KILN_RETURN_IF_ERROR(ctx.node().attr_float("alpha", 1.f).status());
+    Value b = *ctx.node().inputs[1];  // B as the product sees it
+    KILN_ASSIGN_OR_RETURN(bool trans_b, trans_b_of(ctx.node(), b.shape_known ? b.shape.rank() : 2));
+    if (trans_b && b.shape_known) std::swap(b.shape.dims[b.shape.rank() - 1], b.shape.dims[b.shape.rank() - 2]);
+    b.constant = nullptr;
+    KILN_RETURN_IF_ERROR(infer_component("MatMul", ctx, {ctx.node().inputs[0], &b}, {}));
     if (ctx.has_input(2)) {
       const Shape& out = ctx.outputs()[0].shape;
       const Shape& bias = ctx.input_shape(2);
@@ -135,7 +123,19 @@ void register_fused_matmul(OpRegistry& r) {
   s.cpu = [](CpuContext& ctx) -> Status {
     const Node& n = ctx.node();
     KILN_ASSIGN_OR_RETURN(std::string act, activation_of(n, {"", "Relu", "Gelu"}));
-    KILN_ASSIGN_OR_RETURN(Tensor y, run_component("MatMul", n, {}, {&ctx.input(0), &ctx.input(1)}, ctx.limits()));
+    KILN_ASSIGN_OR_RETURN(float alpha, n.attr_float("alpha", 1.f));
+    const Tensor* b = &ctx.input(1);
+    KILN_ASSIGN_OR_RETURN(bool trans_b, trans_b_of(n, static_cast<size_t>(b->rank())));
+    Tensor swapped;
+    if (trans_b) {
+      std::map<std::string, Attr> perm = {{"perm", Attr::of_ints(swap_last_two(static_cast<size_t>(b->rank())))}};
+      KILN_ASSIGN_OR_RETURN(swapped, run_component("Transpose", n, perm, {b}, ctx.limits()));
+      b = &swapped;
+    }
+    KILN_ASSIGN_OR_RETURN(Tensor y, run_component("MatMul", n, {}, {&ctx.input(0), b}, ctx.limits()));
+    // One rounding of alpha * (A x B) from double, as the GPU scales in float32 before it stores.
+    if (alpha != 1.f)
+      for (int64_t i = 0; i < y.numel(); ++i) y.set_f64(i, static_cast<double>(alpha) * y.get_f64(i));
     if (ctx.has_input(2)) KILN_RETURN_IF_ERROR(add_into(y, ctx.input(2), n, ctx.limits()));
     KILN_RETURN_IF_ERROR(apply_activation(y, act, n, ctx.limits()));
     ctx.set_output(0, std::move(y));
@@ -192,6 +192,16 @@ void add_fused_cases(OpRegistry& r) {
   mm2.attrs["activation"] = Attr::of_string("Relu");
   mm2.inputs = {f32({5, 16}), f32({16, 33}, true), f32({33}, true)};
   r.add_case(mm2);
+  OpCase mm3 = mm;
+  mm3.name = "kiln.FusedMatMul/alpha_transb_batched";
+  mm3.attrs = {{"activation", Attr::of_string("")}, {"alpha", Attr::of_float(0.125f)}, {"transB", Attr::of_int(1)}};
+  mm3.inputs = {f32({2, 3, 5, 8}), f32({2, 3, 7, 8})};
+  r.add_case(mm3);
+  OpCase mm4 = mm;
+  mm4.name = "kiln.FusedMatMul/alpha_bias_relu_transb_weight";
+  mm4.attrs = {{"activation", Attr::of_string("Relu")}, {"alpha", Attr::of_float(-0.5f)}, {"transB", Attr::of_int(1)}};
+  mm4.inputs = {f32({6, 16}), f32({24, 16}, true), f32({24}, true)};
+  r.add_case(mm4);
   OpCase ref;
   ref.name = "kiln.Reformat/4d";
   ref.op = "Reformat";

@@ -10,7 +10,8 @@
 //    and an inner strided batch, the inner part being the longest trailing
 //    run of batch dims over which both operands advance by a fixed stride (0
 //    for a broadcast operand); usually the whole batch is one call.
-//  - kiln.FusedMatMul bias(+Relu, +tanh-GELU on fp16/bf16) runs in cuBLASLt's
+//  - kiln.FusedMatMul (alpha * A x B, or B^T with transB) + bias(+Relu,
+//    +tanh-GELU on fp16/bf16): alpha and transB go to cuBLASLt; the bias runs in cuBLASLt's
 //    epilogue when the product is one GEMM; exact (erf) GELU, and tanh GELU
 //    in fp32 (whose accuracy cuBLASLt does not document), run as a small
 //    in-place kernel after it. Batched products apply bias/activation there too.
@@ -143,7 +144,18 @@ bool describe(const LayerView& v, GemmLayer* g, std::string* why) {
       if (!broadcasts_to(g->c_dims, g->out_dims)) return fail(why, "C does not broadcast to [M, N]");
     }
   } else {
-    if (!matmul_shape(g->a_dims, g->b_dims, &s, &g->out_dims, why)) return false;
+    std::vector<int64_t> b_logical = g->b_dims;
+    if (op == "kiln.FusedMatMul") {
+      int64_t tb = 0;
+      if (!mm::attr_int(v.layer, "transB", 0, &tb, why) || !mm::attr_float(v.layer, "alpha", 1.f, &g->alpha, why))
+        return false;
+      if (tb != 0) {
+        if (b_logical.size() < 2) return fail(why, "transB needs a B of rank >= 2");
+        std::swap(b_logical[b_logical.size() - 1], b_logical[b_logical.size() - 2]);
+        g->trans_b = true;  // each B matrix is stored [n, k]
+      }
+    }
+    if (!matmul_shape(g->a_dims, b_logical, &s, &g->out_dims, why)) return false;
     if (op == "kiln.FusedMatMul") {
       std::string act, approx;
       if (!mm::attr_string(v.layer, "activation", "", &act, why) ||
@@ -388,7 +400,9 @@ Status configure(const LayerView& v, LtMatMulKernel* k, LtPlan* plan) {
       k->beta = g.beta;
     }
   }
-  if (g.bias_input >= 0 && single) {
+  // With alpha != 1 the bias is added after the GEMM, so no question arises
+  // whether cuBLASLt scales it.
+  if (g.bias_input >= 0 && single && g.alpha == 1.f) {
     k->lt_bias_input = g.bias_input;
     plan->prob.epilogue = CUBLASLT_EPILOGUE_BIAS;
     if (g.act == Act::kRelu) {

@@ -1,0 +1,185 @@
+// fold_matmul_operands: scalar Muls and K^T chains feeding an activation x
+// activation MatMul become kiln.FusedMatMul's alpha and transB. Every rewritten
+// graph must give the unfused graph's CPU output (up to one float rounding:
+// alpha is applied once to the product instead of to each operand), and the
+// cases that must not fold stay as they are.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "backends/cpu/interpreter.h"
+#include "ir/verifier.h"
+#include "ops/infer.h"
+#include "ops/op_case.h"
+#include "passes/pipeline.h"
+
+namespace kiln {
+namespace {
+
+class Net {
+ public:
+  std::unique_ptr<Graph> graph = std::make_unique<Graph>();
+  std::map<std::string, Tensor> feeds;
+
+  Value* input(const std::string& name, std::vector<int64_t> dims) {
+    Tensor t = Tensor::alloc(DType::kFloat32, dims).value();
+    fill_uniform(t, -2, 2, 7 + feeds.size());
+    Value* v = value(name, dims);
+    v->is_graph_input = true;
+    graph->inputs.push_back(v);
+    feeds[name] = std::move(t);
+    return v;
+  }
+  Value* ints(const std::string& name, std::vector<int64_t> values) {
+    Tensor t = Tensor::alloc(DType::kInt64, {static_cast<int64_t>(values.size())}).value();
+    for (size_t i = 0; i < values.size(); ++i) t.set_i64(static_cast<int64_t>(i), values[i]);
+    Value* v = value(name, {static_cast<int64_t>(values.size())});
+    v->dtype = DType::kInt64;
+    v->constant = std::make_shared<const Tensor>(std::move(t));
+    return v;
+  }
+  Value* scalar(const std::string& name, float x) {
+    Tensor t = Tensor::alloc(DType::kFloat32, {}).value();
+    t.set_f64(0, x);
+    Value* v = value(name, {});
+    v->constant = std::make_shared<const Tensor>(std::move(t));
+    return v;
+  }
+  Value* node(const std::string& op, std::vector<Value*> ins, std::map<std::string, Attr> attrs = {}) {
+    Value* out = graph->add_value(str(op, "_", counter_, "_out")).value();
+    Node* n = graph->add_node(op, str(op, "_", counter_++), std::move(ins), {out}, "", kMaxOnnxOpset).value();
+    n->attrs = std::move(attrs);
+    Status s = infer_node(*n, Limits{});
+    EXPECT_TRUE(s.ok()) << s.to_string();
+    return out;
+  }
+  void output(Value* v) {
+    v->is_graph_output = true;
+    graph->outputs.push_back(v);
+  }
+  int count(const std::string& op) const {
+    int k = 0;
+    for (const auto& n : graph->nodes()) k += n->op == op;
+    return k;
+  }
+  const Node* find(const std::string& op) const {
+    for (const auto& n : graph->nodes())
+      if (n->op == op) return n.get();
+    return nullptr;
+  }
+
+ private:
+  Value* value(const std::string& name, const std::vector<int64_t>& dims) {
+    Value* v = graph->add_value(name).value();
+    v->dtype = DType::kFloat32;
+    v->shape = Shape::of(dims);
+    v->shape_known = true;
+    return v;
+  }
+  int counter_ = 0;
+};
+
+using Recipe = std::function<void(Net&)>;
+
+// Attention scores as torch's dynamo export writes them: q * sqrt(s) times
+// (K^T through Reshape/Transpose/Reshape) * sqrt(s), q/k of [2, 3, 5, 8].
+Recipe dynamo_scores(bool extra_user = false) {
+  return [=](Net& net) {
+    Value* q = net.input("q", {2, 3, 5, 8});
+    Value* k = net.input("k", {2, 3, 5, 8});
+    Value* r1 = net.node("Reshape", {k, net.ints("s1", {-1, 5, 8})});
+    Value* t = net.node("Transpose", {r1}, {{"perm", Attr::of_ints({0, 2, 1})}});
+    Value* r2 = net.node("Reshape", {t, net.ints("s2", {2, 3, 8, 5})});
+    Value* qs = net.node("Mul", {q, net.scalar("c1", 0.35355339f)});
+    Value* ks = net.node("Mul", {r2, net.scalar("c2", 0.35355339f)});
+    net.output(net.node("MatMul", {qs, ks}));
+    if (extra_user) net.output(net.node("Relu", {r2}));
+  };
+}
+
+// Runs the recipe unfused and through the pass; returns the rewritten net.
+Net check_equivalent(const Recipe& recipe) {
+  Net plain, folded;
+  recipe(plain);
+  recipe(folded);
+  Status s = fold_matmul_operands(*folded.graph);
+  EXPECT_TRUE(s.ok()) << s.to_string();
+  EXPECT_TRUE(verify_graph(*folded.graph).ok());
+  auto want = run_graph_cpu(*plain.graph, plain.feeds);
+  auto got = run_graph_cpu(*folded.graph, folded.feeds);
+  EXPECT_TRUE(want.ok() && got.ok());
+  if (want.ok() && got.ok()) {
+    EXPECT_EQ(want->size(), got->size());
+    for (size_t i = 0; i < want->size() && i < got->size(); ++i) {
+      EXPECT_EQ((*want)[i].dims(), (*got)[i].dims());
+      if ((*want)[i].dims() != (*got)[i].dims()) continue;
+      for (int64_t e = 0; e < (*want)[i].numel(); ++e)
+        EXPECT_NEAR((*got)[i].get_f64(e), (*want)[i].get_f64(e), 1e-5 * (1 + std::fabs((*want)[i].get_f64(e))));
+    }
+  }
+  return folded;
+}
+
+TEST(FoldMatMulOperands, DynamoAttentionScoresBecomeOneFusedMatMul) {
+  Net net = check_equivalent(dynamo_scores());
+  EXPECT_EQ(net.graph->num_nodes(), 1u);
+  const Node* mm = net.find("FusedMatMul");
+  ASSERT_NE(mm, nullptr);
+  EXPECT_EQ(mm->attr_int("transB", 0).value(), 1);
+  EXPECT_NEAR(mm->attr_float("alpha", 1.f).value(), 0.125, 1e-6);
+  EXPECT_EQ(mm->inputs[0]->name, "q");
+  EXPECT_EQ(mm->inputs[1]->name, "k");
+}
+
+TEST(FoldMatMulOperands, PlainTransposeAndOneSidedScale) {
+  Net net = check_equivalent([](Net& n) {
+    Value* a = n.input("a", {4, 6, 9});
+    Value* k = n.input("k", {4, 7, 9});
+    Value* kt = n.node("Transpose", {k}, {{"perm", Attr::of_ints({0, 2, 1})}});
+    n.output(n.node("MatMul", {a, n.node("Mul", {n.scalar("c", -3.f), kt})}));
+  });
+  const Node* mm = net.find("FusedMatMul");
+  ASSERT_NE(mm, nullptr);
+  EXPECT_EQ(mm->attr_int("transB", 0).value(), 1);
+  EXPECT_FLOAT_EQ(mm->attr_float("alpha", 1.f).value(), -3.f);
+  EXPECT_EQ(net.count("Transpose") + net.count("Mul"), 0);
+}
+
+TEST(FoldMatMulOperands, LeavesWhatItCannotFold) {
+  // K^T read by another node: the chain stays, only the scales fold.
+  Net shared = check_equivalent(dynamo_scores(/*extra_user=*/true));
+  ASSERT_NE(shared.find("FusedMatMul"), nullptr);
+  EXPECT_EQ(shared.find("FusedMatMul")->attr_int("transB", 0).value(), 0);
+  EXPECT_EQ(shared.count("Transpose"), 1);
+  // A transpose that is not a swap of the last two axes, a non-scalar Mul,
+  // and a plain MatMul: nothing to fold.
+  Net other = check_equivalent([](Net& n) {
+    Value* a = n.input("a", {2, 3, 4});
+    Value* b = n.input("b", {4, 2, 3});
+    Value* bt = n.node("Transpose", {b}, {{"perm", Attr::of_ints({1, 0, 2})}});  // [2, 4, 3]
+    Value* c = n.input("c", {2, 3, 4});
+    Value* w = n.input("w", {2, 4, 5});
+    n.output(n.node("MatMul", {a, bt}));
+    n.output(n.node("MatMul", {n.node("Mul", {c, n.input("row", {4})}), w}));
+    n.output(n.node("MatMul", {c, w}));
+  });
+  EXPECT_EQ(other.count("FusedMatMul"), 0);
+  EXPECT_EQ(other.count("MatMul"), 3);
+}
+
+// The whole pipeline in fp16 keeps the folded attention scores one layer.
+TEST(FoldMatMulOperands, SurvivesTheFp16Pipeline) {
+  Net net;
+  dynamo_scores()(net);
+  PassOptions o;
+  o.fp16 = true;
+  ASSERT_TRUE(run_build_passes(*net.graph, o).ok());
+  const Node* mm = net.find("FusedMatMul");
+  ASSERT_NE(mm, nullptr);
+  EXPECT_EQ(mm->inputs[0]->dtype, DType::kFloat16);
+  EXPECT_EQ(net.count("Transpose") + net.count("Mul") + net.count("Reshape"), 0);
+}
+
+}  // namespace
+}  // namespace kiln

@@ -200,6 +200,53 @@ TEST(MatMulGpu, BertAttentionBatchedMatMulsFp16) {
       on(true, "cublaslt.gemm"));
 }
 
+// BERT attention as torch's dynamo export writes it (scaled Q and K^T through
+// Reshape/Transpose/Reshape, mask Add, Softmax, NaN guard, P . V) becomes
+// three layers: FusedMatMul (alpha, transB), FusedSoftmax and MatMul.
+Recipe dynamo_attention(int64_t b, int64_t h, int64_t s, int64_t d) {
+  return [=](Net& net) {
+    auto ints = [&](const std::string& name, std::vector<int64_t> v) {
+      Tensor t = Tensor::alloc(DType::kInt64, {static_cast<int64_t>(v.size())}).value();
+      for (size_t i = 0; i < v.size(); ++i) t.set_i64(static_cast<int64_t>(i), v[i]);
+      Value* c = net.weight(name, DType::kInt64, {static_cast<int64_t>(v.size())});
+      c->constant = std::make_shared<const Tensor>(std::move(t));
+      return c;
+    };
+    auto scalar = [&](const std::string& name, float x) {
+      Value* c = net.weight(name, DType::kFloat32, {});
+      Tensor t = Tensor::alloc(DType::kFloat32, {}).value();
+      t.set_f64(0, x);
+      c->constant = std::make_shared<const Tensor>(std::move(t));
+      return c;
+    };
+    Value* q = net.input("q", DType::kFloat32, {b, h, s, d});
+    Value* k = net.input("k", DType::kFloat32, {b, h, s, d});
+    Value* v = net.input("v", DType::kFloat32, {b, h, s, d});
+    Value* mask = net.input("mask", DType::kFloat32, {b, 1, 1, s}, -3, 0);
+    Value* kt = net.node1("Reshape", {k, ints("s1", {-1, s, d})});
+    kt = net.node1("Transpose", {kt}, {{"perm", Attr::of_ints({0, 2, 1})}});
+    kt = net.node1("Reshape", {kt, ints("s2", {b, h, d, s})});
+    const float root = static_cast<float>(std::sqrt(1.0 / std::sqrt(static_cast<double>(d))));
+    Value* scores = net.node1("MatMul", {net.node1("Mul", {q, scalar("c1", root)}), net.node1("Mul", {kt, scalar("c2", root)})});
+    Value* p = net.node1("Softmax", {net.node1("Add", {scores, mask})}, {{"axis", i64(-1)}});
+    p = net.node1("Where", {net.node1("IsNaN", {p}), scalar("zero", 0.f), p});
+    net.output(net.node1("MatMul", {p, v}));
+  };
+}
+
+TEST(MatMulGpu, DynamoAttentionBecomesThreeLayers) {
+  KILN_REQUIRE_GPU();
+  for (bool fp16 : {false, true}) {
+    SCOPED_TRACE(fp16 ? "fp16" : "fp32");
+    testing::GpuRun run;
+    expect_matches(dynamo_attention(2, 3, 37, 64), on(fp16, "cublaslt.gemm", "kiln.FusedMatMul"), &run);
+    std::vector<std::string> ops;
+    for (const auto& l : run.report.layers)
+      if (l.op != "Cast") ops.push_back(l.op);  // fp16 engines convert the fp32 inputs and output
+    EXPECT_EQ(ops, (std::vector<std::string>{"kiln.FusedMatMul", "kiln.FusedSoftmax", "MatMul"})) << run.report.to_text();
+  }
+}
+
 TEST(MatMulGpu, BatchBroadcastOuterLoopAndZeroStride) {
   KILN_REQUIRE_GPU();
   // Batch [3, 4] from A [3, 1] and B [4]: an outer loop of 3 strided batches of 4.

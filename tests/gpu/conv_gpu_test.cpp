@@ -299,11 +299,9 @@ TEST(CudaConv, ResNetBottleneckFp16Batch32) {
   for (bool nhwc : {false, true}) {
     SCOPED_TRACE(nhwc ? "nhwc" : "nchw");
     BuildReport r = check_recipe(bottleneck(DType::kFloat16, 32, 256, 64, 14), nhwc, 5e-3, /*autotune=*/true);
-    // Timing picks cuDNN or, channels last, the GEMM convolution per layer.
+    // Timing picks cuDNN or the channels-last GEMM convolution per layer (the
+    // builder may reformat an NCHW layer to NHWC where that is faster).
     EXPECT_EQ(count_kernel(r, "cudnn.conv") + count_kernel(r, "cublaslt.conv"), 3) << r.to_text();
-    if (!nhwc) {
-      EXPECT_EQ(count_kernel(r, "cudnn.conv"), 3) << r.to_text();
-    }
   }
 }
 
@@ -448,10 +446,14 @@ TEST(CudaConv, GemmConvRefusals) {
     for (size_t i = 0; i < plan->layers.size(); ++i) {
       if (plan->layers[i].kernel != "cudnn.conv") continue;
       std::string why;
-      const bool ok = def->supports(LayerView::of(*plan, i), &why);
+      LayerView view = LayerView::of(*plan, i);
+      const bool ok = def->supports(view, &why);
+      // The builder lays fp16 convolutions out as it finds fastest, so the
+      // expectation follows each layer's layout.
+      const bool channels_last = view.in(0).layout == Layout::kNHWC;
       const bool depthwise = plan->layers[i].name.find("dw") != std::string::npos;
-      EXPECT_EQ(ok, nhwc && !depthwise) << plan->layers[i].name << ": " << why;
-      if (!nhwc) {
+      EXPECT_EQ(ok, channels_last && !depthwise) << plan->layers[i].name << ": " << why;
+      if (!channels_last) {
         EXPECT_NE(why.find("channels-last"), std::string::npos) << why;
       } else if (depthwise) {
         EXPECT_NE(why.find("group"), std::string::npos) << why;

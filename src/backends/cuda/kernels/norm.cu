@@ -423,9 +423,36 @@ class NormKernel : public CudaKernel {
     return Status::Ok();
   }
 
+  // Short rows share a block: up to 4 rows of 32 threads.
+  static unsigned rows_per_block(unsigned threads) { return threads == 32 ? 4 : (threads == 64 ? 2 : 1); }
+
+  // The most threads a block of this register kernel may have: long rows
+  // (8 iterations of 16-byte vectors) use enough registers per thread that
+  // 1024, even 640, threads do not fit. Asked once per instance.
+  template <typename T, int kVec, int kIters>
+  static unsigned reg_max_threads() {
+    static const unsigned most = [] {
+      cudaFuncAttributes at{};
+      return cudaFuncGetAttributes(&at, row_norm_reg_kernel<T, kVec, kIters>) == cudaSuccess
+                 ? static_cast<unsigned>(at.maxThreadsPerBlock)
+                 : 0u;
+    }();
+    return most;
+  }
+
+  template <typename T, int kVec>
+  static unsigned reg_max_threads_iters(int iters) {
+    switch (iters) {
+      case 1: return reg_max_threads<T, kVec, 1>();
+      case 2: return reg_max_threads<T, kVec, 2>();
+      case 4: return reg_max_threads<T, kVec, 4>();
+      default: return reg_max_threads<T, kVec, 8>();
+    }
+  }
+
   template <typename T, int kVec, int kIters>
   void launch_reg(const LaunchArgs& a, unsigned threads) {
-    unsigned rpb = threads == 32 ? 4 : (threads == 64 ? 2 : 1);  // rows per block
+    unsigned rpb = rows_per_block(threads);
     unsigned grid = static_cast<unsigned>((p_.a.rows + rpb - 1) / rpb);
     row_norm_reg_kernel<T, kVec, kIters><<<grid, dim3(threads, rpb), 0, a.stream>>>(
         static_cast<const T*>(a.inputs[0]), input_ptr<T>(a, p_.residual_input), input_ptr<T>(a, p_.scale_input),
@@ -467,6 +494,8 @@ class NormKernel : public CudaKernel {
     const int64_t threads = ((nvec + iters - 1) / iters + 31) / 32 * 32;
     if (threads > kMaxThreads) return launch_loop<T, T>(a);
     const unsigned t = static_cast<unsigned>(std::max<int64_t>(threads, 32));
+    if (t * rows_per_block(t) > (vec ? reg_max_threads_iters<T, kV>(iters) : reg_max_threads_iters<T, 1>(iters)))
+      return launch_loop<T, T>(a);
     if (vec) launch_reg_iters<T, kV>(a, iters, t);
     else launch_reg_iters<T, 1>(a, iters, t);
     KILN_CUDA_CHECK_LAUNCH("row norm kernel");

@@ -437,9 +437,11 @@ TEST(CudaConv, GemmConvRefusals) {
   KILN_REQUIRE_GPU();
   const CudaKernelDef* def = CudaKernelRegistry::global().find("cublaslt.conv");
   ASSERT_NE(def, nullptr);
+  int linear_refusals = 0, group_refusals = 0, taken = 0;
+  // fp32 stays NCHW (the builder lays out only fp16 convolutions channels last).
   for (bool nhwc : {false, true}) {
     TestGraph tg;
-    mobilenet_block(DType::kFloat16, 1, 8, 16)(tg);
+    mobilenet_block(nhwc ? DType::kFloat16 : DType::kFloat32, 1, 8, 16)(tg);
     auto g = tg.finish(nhwc);
     auto plan = build(*g, false);
     ASSERT_TRUE(plan.ok()) << plan.status().to_string();
@@ -455,11 +457,18 @@ TEST(CudaConv, GemmConvRefusals) {
       EXPECT_EQ(ok, channels_last && !depthwise) << plan->layers[i].name << ": " << why;
       if (!channels_last) {
         EXPECT_NE(why.find("channels-last"), std::string::npos) << why;
+        ++linear_refusals;
       } else if (depthwise) {
         EXPECT_NE(why.find("group"), std::string::npos) << why;
+        ++group_refusals;
+      } else {
+        ++taken;
       }
     }
   }
+  EXPECT_EQ(linear_refusals, 3);
+  EXPECT_EQ(group_refusals, 1);
+  EXPECT_EQ(taken, 2);
 }
 
 // Pads cuDNN cannot express (SAME_UPPER with stride 2 on an even size, explicit

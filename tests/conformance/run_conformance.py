@@ -224,6 +224,7 @@ def write_docs(path: str, body: str, onnx_version: str, device: str) -> None:
         "counts as unsupported with reason `cuda`",
     }[device]
     command = "tests/conformance/run_conformance.py" + (" --device cuda" if device == "cuda" else "")
+    skip_file = "skips_cuda.txt" if device == "cuda" else "skips.txt"
     text = (
         "# ONNX conformance" + (" on CUDA" if device == "cuda" else "") + "\n\n"
         f"The ONNX {onnx_version} backend node tests (`onnx.backend.test.case.node`) run on {where}. "
@@ -232,7 +233,7 @@ def write_docs(path: str, body: str, onnx_version: str, device: str) -> None:
         "A case is *unsupported* when the importer refuses the model with `kUnsupported`: `op` (an op "
         "Kiln lacks), `opset` (Kiln has the op but not at the model's opset), `dtype`, `kind` (a "
         "sequence, optional or map value) or `other`. Every other case is supported "
-        "and must pass, up to the skips listed in `tests/conformance/skips.txt` (under 5% of the "
+        f"and must pass, up to the skips listed in `tests/conformance/{skip_file}` (under 5% of the "
         "supported cases). Floats compare as numpy's `assert_allclose` (rtol 1e-3, atol 1e-7, "
         "bfloat16 rtol 2^-6 as onnx's runner), integers and bools exactly.\n\n" + body
     )

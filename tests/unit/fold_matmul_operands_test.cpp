@@ -13,72 +13,12 @@
 #include "ops/infer.h"
 #include "ops/op_case.h"
 #include "passes/pipeline.h"
+#include "pass_test_net.h"
 
 namespace kiln {
 namespace {
 
-class Net {
- public:
-  std::unique_ptr<Graph> graph = std::make_unique<Graph>();
-  std::map<std::string, Tensor> feeds;
-
-  Value* input(const std::string& name, std::vector<int64_t> dims) {
-    Tensor t = Tensor::alloc(DType::kFloat32, dims).value();
-    fill_uniform(t, -2, 2, 7 + feeds.size());
-    Value* v = value(name, dims);
-    v->is_graph_input = true;
-    graph->inputs.push_back(v);
-    feeds[name] = std::move(t);
-    return v;
-  }
-  Value* ints(const std::string& name, std::vector<int64_t> values) {
-    Tensor t = Tensor::alloc(DType::kInt64, {static_cast<int64_t>(values.size())}).value();
-    for (size_t i = 0; i < values.size(); ++i) t.set_i64(static_cast<int64_t>(i), values[i]);
-    Value* v = value(name, {static_cast<int64_t>(values.size())});
-    v->dtype = DType::kInt64;
-    v->constant = std::make_shared<const Tensor>(std::move(t));
-    return v;
-  }
-  Value* scalar(const std::string& name, float x) {
-    Tensor t = Tensor::alloc(DType::kFloat32, {}).value();
-    t.set_f64(0, x);
-    Value* v = value(name, {});
-    v->constant = std::make_shared<const Tensor>(std::move(t));
-    return v;
-  }
-  Value* node(const std::string& op, std::vector<Value*> ins, std::map<std::string, Attr> attrs = {}) {
-    Value* out = graph->add_value(str(op, "_", counter_, "_out")).value();
-    Node* n = graph->add_node(op, str(op, "_", counter_++), std::move(ins), {out}, "", kMaxOnnxOpset).value();
-    n->attrs = std::move(attrs);
-    Status s = infer_node(*n, Limits{});
-    EXPECT_TRUE(s.ok()) << s.to_string();
-    return out;
-  }
-  void output(Value* v) {
-    v->is_graph_output = true;
-    graph->outputs.push_back(v);
-  }
-  int count(const std::string& op) const {
-    int k = 0;
-    for (const auto& n : graph->nodes()) k += n->op == op;
-    return k;
-  }
-  const Node* find(const std::string& op) const {
-    for (const auto& n : graph->nodes())
-      if (n->op == op) return n.get();
-    return nullptr;
-  }
-
- private:
-  Value* value(const std::string& name, const std::vector<int64_t>& dims) {
-    Value* v = graph->add_value(name).value();
-    v->dtype = DType::kFloat32;
-    v->shape = Shape::of(dims);
-    v->shape_known = true;
-    return v;
-  }
-  int counter_ = 0;
-};
+using Net = testing::PassNet;
 
 using Recipe = std::function<void(Net&)>;
 
@@ -91,8 +31,8 @@ Recipe dynamo_scores(bool extra_user = false) {
     Value* r1 = net.node("Reshape", {k, net.ints("s1", {-1, 5, 8})});
     Value* t = net.node("Transpose", {r1}, {{"perm", Attr::of_ints({0, 2, 1})}});
     Value* r2 = net.node("Reshape", {t, net.ints("s2", {2, 3, 8, 5})});
-    Value* qs = net.node("Mul", {q, net.scalar("c1", 0.35355339f)});
-    Value* ks = net.node("Mul", {r2, net.scalar("c2", 0.35355339f)});
+    Value* qs = net.node("Mul", {q, net.filled("c1", {}, 0.35355339f)});
+    Value* ks = net.node("Mul", {r2, net.filled("c2", {}, 0.35355339f)});
     net.output(net.node("MatMul", {qs, ks}));
     if (extra_user) net.output(net.node("Relu", {r2}));
   };
@@ -137,7 +77,7 @@ TEST(FoldMatMulOperands, PlainTransposeAndOneSidedScale) {
     Value* a = n.input("a", {4, 6, 9});
     Value* k = n.input("k", {4, 7, 9});
     Value* kt = n.node("Transpose", {k}, {{"perm", Attr::of_ints({0, 2, 1})}});
-    n.output(n.node("MatMul", {a, n.node("Mul", {n.scalar("c", -3.f), kt})}));
+    n.output(n.node("MatMul", {a, n.node("Mul", {n.filled("c", {}, -3.f), kt})}));
   });
   const Node* mm = net.find("FusedMatMul");
   ASSERT_NE(mm, nullptr);

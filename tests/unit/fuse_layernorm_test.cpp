@@ -11,78 +11,25 @@
 #include "ops/infer.h"
 #include "ops/op_case.h"
 #include "passes/pipeline.h"
+#include "pass_test_net.h"
 
 namespace kiln {
 namespace {
 
-class Net {
+class Net : public testing::PassNet {
  public:
-  std::unique_ptr<Graph> graph = std::make_unique<Graph>();
-  std::map<std::string, Tensor> feeds;
-
-  Value* input(const std::string& name, std::vector<int64_t> dims) {
-    Value* v = value(name, dims);
-    v->is_graph_input = true;
-    graph->inputs.push_back(v);
-    Tensor t = Tensor::alloc(DType::kFloat32, dims).value();
-    fill_uniform(t, -3, 3, 31 + feeds.size());
-    feeds[name] = std::move(t);
-    return v;
-  }
-  Value* constant(const std::string& name, std::vector<int64_t> dims, double lo, double hi) {
-    Value* v = value(name, dims);
-    Tensor t = Tensor::alloc(DType::kFloat32, dims).value();
-    fill_uniform(t, lo, hi, 71 + counter_);
-    v->constant = std::make_shared<const Tensor>(std::move(t));
-    return v;
-  }
-  // A node with `n_outputs` outputs; returns them.
-  std::vector<Value*> node(const std::string& op, std::vector<Value*> ins, std::map<std::string, Attr> attrs = {},
-                           int n_outputs = 1) {
-    std::vector<Value*> outs;
-    for (int i = 0; i < n_outputs; ++i) outs.push_back(graph->add_value(str(op, "_", counter_, "_out", i)).value());
-    Node* n = graph->add_node(op, str(op, "_", counter_++), std::move(ins), outs, "", kMaxOnnxOpset).value();
-    n->attrs = std::move(attrs);
-    Status s = infer_node(*n, Limits{});
-    EXPECT_TRUE(s.ok()) << s.to_string();
-    return outs;
-  }
-  Value* add(Value* a, Value* b) { return node("Add", {a, b})[0]; }
+  Value* add(Value* a, Value* b) { return node("Add", {a, b}); }
   // LayerNormalization of x from `axis` on, with constant scale (and bias)
   // of the normalized dims; returns its `n_outputs` outputs.
   std::vector<Value*> layer_norm(Value* x, int64_t axis = -1, int n_outputs = 1, bool bias = true) {
     const int64_t rank = static_cast<int64_t>(x->shape.rank());
     std::vector<int64_t> p;
     for (int64_t d = axis < 0 ? axis + rank : axis; d < rank; ++d) p.push_back(x->shape[static_cast<size_t>(d)].value);
-    std::vector<Value*> ins = {x, constant(str("scale", counter_), p, 0.5, 1.5)};
-    if (bias) ins.push_back(constant(str("bias", counter_), p, -1, 1));
-    return node("LayerNormalization", ins, {{"axis", Attr::of_int(axis)}, {"epsilon", Attr::of_float(1e-12f)}},
-                n_outputs);
+    std::vector<Value*> ins = {x, uniform("scale_" + x->name, p, 0.5, 1.5)};
+    if (bias) ins.push_back(uniform("bias_" + x->name, p, -1, 1));
+    return nodes("LayerNormalization", ins, {{"axis", Attr::of_int(axis)}, {"epsilon", Attr::of_float(1e-12f)}},
+                 n_outputs);
   }
-  void output(Value* v) {
-    v->is_graph_output = true;
-    graph->outputs.push_back(v);
-  }
-  int count(const std::string& op) const {
-    int k = 0;
-    for (const auto& n : graph->nodes()) k += n->op == op;
-    return k;
-  }
-  const Node* find(const std::string& op) const {
-    for (const auto& n : graph->nodes())
-      if (n->op == op) return n.get();
-    return nullptr;
-  }
-
- private:
-  Value* value(const std::string& name, const std::vector<int64_t>& dims) {
-    Value* v = graph->add_value(name).value();
-    v->dtype = DType::kFloat32;
-    v->shape = Shape::of(dims);
-    v->shape_known = true;
-    return v;
-  }
-  int counter_ = 0;
 };
 
 using Recipe = std::function<void(Net&)>;
@@ -151,7 +98,7 @@ TEST(FuseLayerNorm, UsedMeanOutputIsNotFused) {
         [&](Net& n) {
           std::vector<Value*> y = n.layer_norm(n.add(n.input("x", {3, 7}), n.input("r", {3, 7})), -1, 2);
           n.output(y[0]);
-          n.output(as_output ? y[1] : n.node("Relu", {y[1]})[0]);
+          n.output(as_output ? y[1] : n.node("Relu", {y[1]}));
         },
         net);
     EXPECT_EQ(net.count("FusedLayerNorm"), 0);
@@ -168,7 +115,7 @@ TEST(FuseLayerNorm, BroadcastingOrConstantAddIsNotFused) {
           Value* x = n.input("x", {2, 5, 33});
           Value* r = variant == 0   ? n.input("r", {1, 5, 33})
                      : variant == 1 ? n.input("r", {33})
-                                    : n.constant("r", {2, 5, 33}, -1, 1);
+                                    : n.uniform("r", {2, 5, 33}, -1, 1);
           n.output(n.layer_norm(n.add(x, r))[0]);
         },
         net);
@@ -182,7 +129,7 @@ TEST(FuseLayerNorm, AddWithAnotherUserIsNotFused) {
       [](Net& n) {
         Value* s = n.add(n.input("x", {3, 33}), n.input("r", {3, 33}));
         n.output(n.layer_norm(s)[0]);
-        n.output(n.node("Relu", {s})[0]);
+        n.output(n.node("Relu", {s}));
       },
       net);
   EXPECT_EQ(net.count("FusedLayerNorm"), 0);
@@ -217,8 +164,8 @@ TEST(FuseLayerNorm, PipelineFusesBertSublayer) {
     SCOPED_TRACE(fp16 ? "fp16" : "fp32");
     Net net;
     Value* x = net.input("x", {2, 8, 64});
-    Value* h = net.node("MatMul", {x, net.constant("w", {64, 64}, -0.2, 0.2)})[0];
-    h = net.add(h, net.constant("b", {64}, -1, 1));
+    Value* h = net.node("MatMul", {x, net.uniform("w", {64, 64}, -0.2, 0.2)});
+    h = net.add(h, net.uniform("b", {64}, -1, 1));
     net.output(net.layer_norm(net.add(h, x))[0]);
     PassOptions options;
     options.fp16 = fp16;

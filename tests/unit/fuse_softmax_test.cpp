@@ -12,68 +12,13 @@
 #include "ops/infer.h"
 #include "ops/op_case.h"
 #include "passes/pipeline.h"
+#include "pass_test_net.h"
 #include "../ops/op_test_util.h"
 
 namespace kiln {
 namespace {
 
-class Net {
- public:
-  std::unique_ptr<Graph> graph = std::make_unique<Graph>();
-  std::map<std::string, Tensor> feeds;
-
-  Value* input(const std::string& name, std::vector<int64_t> dims, double lo = -4, double hi = 4) {
-    Tensor t = Tensor::alloc(DType::kFloat32, dims).value();
-    fill_uniform(t, lo, hi, 101 + feeds.size());
-    return input(name, std::move(t));
-  }
-  Value* input(const std::string& name, Tensor t) {
-    Value* v = value(name, t.dims());
-    v->is_graph_input = true;
-    graph->inputs.push_back(v);
-    feeds[name] = std::move(t);
-    return v;
-  }
-  Value* constant(const std::string& name, std::vector<int64_t> dims, float x) {
-    Value* v = value(name, dims);
-    Tensor t = Tensor::alloc(DType::kFloat32, dims).value();
-    for (int64_t k = 0; k < t.numel(); ++k) t.set_f64(k, x);
-    v->constant = std::make_shared<const Tensor>(std::move(t));
-    return v;
-  }
-  Value* node(const std::string& op, std::vector<Value*> ins, std::map<std::string, Attr> attrs = {}) {
-    Value* out = graph->add_value(str(op, "_", counter_, "_out")).value();
-    Node* n = graph->add_node(op, str(op, "_", counter_++), std::move(ins), {out}, "", kMaxOnnxOpset).value();
-    n->attrs = std::move(attrs);
-    Status s = infer_node(*n, Limits{});
-    EXPECT_TRUE(s.ok()) << s.to_string();
-    return out;
-  }
-  void output(Value* v) {
-    v->is_graph_output = true;
-    graph->outputs.push_back(v);
-  }
-  int count(const std::string& op) const {
-    int k = 0;
-    for (const auto& n : graph->nodes()) k += n->op == op;
-    return k;
-  }
-  const Node* find(const std::string& op) const {
-    for (const auto& n : graph->nodes())
-      if (n->op == op) return n.get();
-    return nullptr;
-  }
-
- private:
-  Value* value(const std::string& name, const std::vector<int64_t>& dims) {
-    Value* v = graph->add_value(name).value();
-    v->dtype = DType::kFloat32;
-    v->shape = Shape::of(dims);
-    v->shape_known = true;
-    return v;
-  }
-  int counter_ = 0;
-};
+using Net = testing::PassNet;
 
 using Recipe = std::function<void(Net&)>;
 
@@ -131,7 +76,7 @@ TEST(FuseSoftmax, FusesMaskedSoftmaxWithNanGuard) {
             Value* x = n.input("scores", {2, 3, 5, 7});
             Value* m = n.input("mask", mask_with_masked_row(mask_dims));
             Value* p = softmax(n, n.node("Add", mask_first ? std::vector<Value*>{m, x} : std::vector<Value*>{x, m}), 3);
-            n.output(nan_guard(n, p, n.constant("zero", {}, 0.f)));
+            n.output(nan_guard(n, p, n.filled("zero", {}, 0.f)));
           },
           net);
       EXPECT_EQ(net.graph->num_nodes(), 1u);
@@ -151,7 +96,7 @@ TEST(FuseSoftmax, FusesBareAddSoftmax) {
   expect_same_outputs(
       [](Net& n) {
         Value* x = n.input("scores", {2, 3, 5, 7});
-        n.output(softmax(n, n.node("Add", {x, n.constant("bias", {1, 1, 7}, -1.5f)})));
+        n.output(softmax(n, n.node("Add", {x, n.filled("bias", {1, 1, 7}, -1.5f)})));
       },
       net);
   ASSERT_EQ(net.graph->num_nodes(), 1u);
@@ -163,7 +108,7 @@ TEST(FuseSoftmax, ZeroOfAnyBroadcastShapeIsAbsorbed) {
   expect_same_outputs(
       [](Net& n) {
         Value* p = softmax(n, n.node("Add", {n.input("scores", {2, 3, 5, 7}), n.input("mask", {2, 1, 5, 7})}));
-        n.output(nan_guard(n, p, n.constant("zeros", {1, 5, 1}, 0.f)));
+        n.output(nan_guard(n, p, n.filled("zeros", {1, 5, 1}, 0.f)));
       },
       net);
   EXPECT_EQ(net.graph->num_nodes(), 1u);
@@ -175,7 +120,7 @@ TEST(FuseSoftmax, ZeroThatEnlargesTheOutputKeepsTheNanGuard) {
   expect_same_outputs(
       [](Net& n) {
         Value* p = softmax(n, n.node("Add", {n.input("scores", {3, 5, 7}), n.input("mask", {1, 1, 7})}));
-        n.output(nan_guard(n, p, n.constant("zeros", {2, 1, 1, 1}, 0.f)));
+        n.output(nan_guard(n, p, n.filled("zeros", {2, 1, 1, 1}, 0.f)));
       },
       net);
   EXPECT_EQ(net.count("FusedSoftmax"), 1);
@@ -187,7 +132,7 @@ TEST(FuseSoftmax, AddWithAnotherUserIsNotFused) {
   expect_same_outputs(
       [](Net& n) {
         Value* s = n.node("Add", {n.input("scores", {2, 3, 5, 7}), n.input("mask", {2, 1, 1, 7})});
-        n.output(nan_guard(n, softmax(n, s), n.constant("zero", {}, 0.f)));
+        n.output(nan_guard(n, softmax(n, s), n.filled("zero", {}, 0.f)));
         n.output(n.node("Relu", {s}));
       },
       net);
@@ -212,7 +157,7 @@ TEST(FuseSoftmax, AxisNotLastIsNotFused) {
   expect_same_outputs(
       [](Net& n) {
         Value* s = n.node("Add", {n.input("scores", {2, 3, 5, 7}), n.input("mask", {2, 1, 1, 7})});
-        n.output(nan_guard(n, softmax(n, s, -2), n.constant("zero", {}, 0.f)));
+        n.output(nan_guard(n, softmax(n, s, -2), n.filled("zero", {}, 0.f)));
       },
       net);
   EXPECT_EQ(net.count("FusedSoftmax"), 0);
@@ -257,7 +202,7 @@ TEST(FuseSoftmax, NonZeroWhereKeepsTheNanGuard) {
       [](Net& n) {
         Value* m = n.input("mask", mask_with_masked_row({2, 1, 1, 7}));
         Value* p = softmax(n, n.node("Add", {n.input("scores", {2, 3, 5, 7}), m}));
-        n.output(nan_guard(n, p, n.constant("one", {}, 1.f)));
+        n.output(nan_guard(n, p, n.filled("one", {}, 1.f)));
       },
       net);
   EXPECT_EQ(net.count("FusedSoftmax"), 1);
@@ -274,7 +219,7 @@ TEST(FuseSoftmax, SoftmaxWithAnotherUserKeepsTheNanGuard) {
     expect_same_outputs(
         [&](Net& n) {
           Value* p = softmax(n, n.node("Add", {n.input("scores", {2, 3, 5, 7}), n.input("mask", {2, 1, 5, 7})}));
-          n.output(nan_guard(n, p, n.constant("zero", {}, 0.f)));
+          n.output(nan_guard(n, p, n.filled("zero", {}, 0.f)));
           n.output(as_output ? p : n.node("Relu", {p}));
         },
         net);
@@ -289,7 +234,7 @@ TEST(FuseSoftmax, Fp16ConvertsScoresAndMask) {
   Net net;
   Value* x = net.input("scores", {2, 3, 5, 7});
   Value* m = net.input("mask", {2, 1, 1, 7});
-  net.output(nan_guard(net, softmax(net, net.node("Add", {x, m})), net.constant("zero", {}, 0.f)));
+  net.output(nan_guard(net, softmax(net, net.node("Add", {x, m})), net.filled("zero", {}, 0.f)));
   PassOptions options;
   options.fp16 = true;
   Status s = run_build_passes(*net.graph, options);

@@ -130,6 +130,17 @@ struct CaseInput {
   std::vector<double> fvalues;    // explicit float values
   bool constant = false;          // becomes an initializer (weights, shapes)
   bool omitted = false;           // optional input left out
+
+  // Random values of `t` in [lo, hi); a constant (initializer) if asked.
+  static CaseInput random(DType t, std::vector<int64_t> dims, double lo, double hi, bool constant = false) {
+    CaseInput c;
+    c.dtype = t;
+    c.dims = std::move(dims);
+    c.lo = lo;
+    c.hi = hi;
+    c.constant = constant;
+    return c;
+  }
 };
 
 struct OpCase {

@@ -25,13 +25,7 @@ namespace kiln {
 namespace {
 
 CaseInput data(DType t, std::vector<int64_t> dims, double lo = -2.0, double hi = 2.0, bool constant = false) {
-  CaseInput in;
-  in.dtype = t;
-  in.dims = std::move(dims);
-  in.lo = lo;
-  in.hi = hi;
-  in.constant = constant;
-  return in;
+  return CaseInput::random(t, std::move(dims), lo, hi, constant);
 }
 
 CaseInput values(DType t, std::vector<int64_t> dims, std::vector<double> v) {

@@ -58,16 +58,6 @@ void register_fused_layer_norm(OpRegistry& r) {
   r.add(std::move(s));
 }
 
-CaseInput data(DType t, std::vector<int64_t> dims, double lo, double hi, bool constant = false) {
-  CaseInput c;
-  c.dtype = t;
-  c.dims = std::move(dims);
-  c.lo = lo;
-  c.hi = hi;
-  c.constant = constant;
-  return c;
-}
-
 // BERT's width (vector register rows), odd widths (scalar rows), rows too
 // long for registers (the three-pass kernel), runtime parameters, every
 // attribute, fp16/bf16/fp64, no bias, empty and rank-1 inputs.
@@ -80,8 +70,9 @@ void add_fused_norm_cases(OpRegistry& r) {
     c.op = "FusedLayerNorm";
     c.domain = "kiln";
     c.attrs = std::move(attrs);
-    c.inputs = {data(t, dims, -3, 3), data(t, dims, -2, 2), data(t, {w}, 0.5, 1.5, const_params)};
-    if (bias) c.inputs.push_back(data(t, {w}, -1, 1, const_params));
+    c.inputs = {CaseInput::random(t, dims, -3, 3), CaseInput::random(t, dims, -2, 2),
+                CaseInput::random(t, {w}, 0.5, 1.5, const_params)};
+    if (bias) c.inputs.push_back(CaseInput::random(t, {w}, -1, 1, const_params));
     // Kernels compute in float32: an output near a rounding boundary of a
     // half type may land one unit in the last place away.
     c.tolerance = t == DType::kFloat16 ? 2e-3 : t == DType::kBFloat16 ? 1e-2 : 1e-5;

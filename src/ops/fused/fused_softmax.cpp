@@ -87,16 +87,6 @@ void register_fused_softmax(OpRegistry& r) {
   r.add(std::move(s));
 }
 
-CaseInput typed(DType t, std::vector<int64_t> dims, double lo, double hi, bool constant = false) {
-  CaseInput c;
-  c.dtype = t;
-  c.dims = std::move(dims);
-  c.lo = lo;
-  c.hi = hi;
-  c.constant = constant;
-  return c;
-}
-
 // Attention-mask shapes ([B,1,1,S], [B,1,S,S], scalar, per-row), rows that
 // take the warp path (<= 1024) and the block path, fully masked rows.
 void add_fused_softmax_cases(OpRegistry& r) {
@@ -113,18 +103,22 @@ void add_fused_softmax_cases(OpRegistry& r) {
     c.inputs = std::move(inputs);
     r.add_case(std::move(c));
   };
+  auto in = [](DType t, std::vector<int64_t> dims, double lo, double hi, bool constant = false) {
+    return CaseInput::random(t, std::move(dims), lo, hi, constant);
+  };
+  const DType f32 = DType::kFloat32;
   const double inf = INFINITY;
   // Batch 0 is masked throughout (NaN rows -> 0); batch 1 masks two columns.
-  CaseInput mask = typed(DType::kFloat32, {2, 1, 1, 7}, 0, 0);
+  CaseInput mask = in(f32, {2, 1, 1, 7}, 0, 0);
   mask.fvalues = {-inf, -inf, -inf, -inf, -inf, -inf, -inf, 0, 0, -inf, 0, 0, -inf, 0};
-  sm("mask_b11s_fully_masked", {typed(DType::kFloat32, {2, 3, 5, 7}, -4, 4), mask}, 1);
-  sm("mask_b1ss", {typed(DType::kFloat32, {2, 3, 5, 7}, -4, 4), typed(DType::kFloat32, {2, 1, 5, 7}, -3, 3)}, 0);
-  sm("scalar_bias_fp16", {typed(DType::kFloat16, {4, 33}, -5, 5), typed(DType::kFloat16, {}, -1, 1, true)}, 1);
-  sm("row_bias_bf16", {typed(DType::kBFloat16, {2, 4, 129}, -5, 5), typed(DType::kBFloat16, {4, 1}, -2, 2)}, 0);
-  sm("const_bias_1024", {typed(DType::kFloat32, {3, 1024}, -8, 8), typed(DType::kFloat32, {1024}, -2, 2, true)}, 1);
-  sm("long_rows_bias", {typed(DType::kFloat32, {2, 3, 1500}, -8, 8), typed(DType::kFloat32, {2, 1, 1500}, -2, 2)}, 1);
-  sm("no_bias", {typed(DType::kFloat32, {5, 33}, -5, 5)}, 0);
-  sm("fp64", {typed(DType::kFloat64, {3, 6}, -5, 5), typed(DType::kFloat64, {6}, -1, 1)}, 1);
+  sm("mask_b11s_fully_masked", {in(f32, {2, 3, 5, 7}, -4, 4), mask}, 1);
+  sm("mask_b1ss", {in(f32, {2, 3, 5, 7}, -4, 4), in(f32, {2, 1, 5, 7}, -3, 3)}, 0);
+  sm("scalar_bias_fp16", {in(DType::kFloat16, {4, 33}, -5, 5), in(DType::kFloat16, {}, -1, 1, true)}, 1);
+  sm("row_bias_bf16", {in(DType::kBFloat16, {2, 4, 129}, -5, 5), in(DType::kBFloat16, {4, 1}, -2, 2)}, 0);
+  sm("const_bias_1024", {in(f32, {3, 1024}, -8, 8), in(f32, {1024}, -2, 2, true)}, 1);
+  sm("long_rows_bias", {in(f32, {2, 3, 1500}, -8, 8), in(f32, {2, 1, 1500}, -2, 2)}, 1);
+  sm("no_bias", {in(f32, {5, 33}, -5, 5)}, 0);
+  sm("fp64", {in(DType::kFloat64, {3, 6}, -5, 5), in(DType::kFloat64, {6}, -1, 1)}, 1);
 }
 
 }  // namespace

@@ -8,13 +8,7 @@ namespace kiln::norm_ops {
 namespace {
 
 CaseInput data(DType t, std::vector<int64_t> dims, double lo = -2.0, double hi = 2.0, bool constant = false) {
-  CaseInput in;
-  in.dtype = t;
-  in.dims = std::move(dims);
-  in.lo = lo;
-  in.hi = hi;
-  in.constant = constant;
-  return in;
+  return CaseInput::random(t, std::move(dims), lo, hi, constant);
 }
 
 CaseInput omitted() {

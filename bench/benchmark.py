@@ -33,7 +33,7 @@ ARENA = re.compile(r"memory: (.*)")
 
 
 def run_kiln(kiln, onnx, shapes, log_path):
-    cmd = [kiln, "bench", f"--onnx={onnx}", "--fp16", f"--shapes={shapes}", "--duration=3", "--warmUp=500",
+    cmd = [kiln, "bench", f"--onnx={onnx}", "--fp16", f"--shapes={shapes}", "--duration=2", "--warmUp=300",
            "--noDataTransfers"]
     t0 = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True)

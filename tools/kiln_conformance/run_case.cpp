@@ -182,15 +182,12 @@ std::string compare(const Tensor& got, const Tensor& exp, double rtol, double at
              is_float ? str(" (tolerance ", format_value(worst_tol), ")") : std::string());
 }
 
-bool is_integer(DType t) { return t == DType::kInt32 || t == DType::kInt64; }
-
-// Graph inputs that look like shape tensors: integer inputs that every
-// consumer takes at a position other than 0 (Reshape's shape, Slice's
-// starts, Resize's sizes, a reduction's axes, TopK's k, ...), never as data.
+// Graph inputs that look like shape tensors: inputs that every consumer
+// takes at a position other than 0 (Reshape's shape, Slice's starts,
+// Resize's scales and sizes, a reduction's axes, TopK's k, ...), never as data.
 std::vector<std::string> shape_like_inputs(const onnx::ModelProto& model, const std::map<std::string, Tensor>& inputs) {
   std::vector<std::string> out;
   for (const auto& [name, value] : inputs) {
-    if (!is_integer(value.dtype())) continue;
     bool used = false, as_data = false;
     for (const auto& n : model.graph.nodes)
       for (size_t i = 0; i < n.inputs.size(); ++i)
@@ -222,14 +219,18 @@ Expected<std::vector<Tensor>> build_and_run_cuda(const std::string& model_path, 
   return cli::execute_graph(cli::ExecutionDevice::kCuda, *imported.graph, inputs, options, times);
 }
 
-// Engines need static shapes. Where the first build fails on a shape that
-// depends on input values, the shape-like inputs are fixed at build time,
-// as TensorRT takes the values of shape tensors when it builds; `fixed`
-// receives their names.
+// Engines need static shapes, and some kernels plan from values (a
+// reduction's axes, Resize's roi). Where the first build fails on a shape
+// that depends on input values or on a value that must be a constant, the
+// shape-like inputs are fixed at build time, as TensorRT takes the values of
+// shape tensors when it builds; `fixed` receives their names.
 Expected<std::vector<Tensor>> run_on_cuda(const std::string& model_path, const onnx::ModelProto& model,
                                           const std::map<std::string, Tensor>& inputs, std::vector<std::string>* fixed) {
   auto outputs = build_and_run_cuda(model_path, inputs, {});
-  if (outputs.ok() || outputs.status().message().find("data-dependent shape") == std::string::npos) return outputs;
+  const std::string& why = outputs.ok() ? std::string() : outputs.status().message();
+  if (outputs.ok() || (why.find("data-dependent shape") == std::string::npos &&
+                       why.find("must be a constant") == std::string::npos))
+    return outputs;
   std::vector<std::string> shape_inputs = shape_like_inputs(model, inputs);
   if (shape_inputs.empty()) return outputs;
   *fixed = shape_inputs;

@@ -2,6 +2,27 @@
 
 namespace kiln {
 
+OpSchema schema_with_required_inputs(const char* family, const char* name, int min_inputs, int max_inputs,
+                                     InferFn infer, CpuFn cpu) {
+  OpSchema s;
+  s.name = name;
+  s.family = family;
+  s.min_inputs = min_inputs;
+  s.max_inputs = max_inputs;
+  size_t required = static_cast<size_t>(min_inputs);
+  s.infer = [infer = std::move(infer), required](InferContext& ctx) {
+    for (size_t i = 0; i < required; ++i)
+      if (!ctx.has_input(i)) return ctx.error("required input ", i, " is missing");
+    return infer(ctx);
+  };
+  s.cpu = [cpu = std::move(cpu), required](CpuContext& ctx) {
+    for (size_t i = 0; i < required; ++i)
+      if (!ctx.has_input(i)) return ctx.error("required input ", i, " is missing");
+    return cpu(ctx);
+  };
+  return s;
+}
+
 BroadcastIndex::BroadcastIndex(const std::vector<int64_t>& out_dims, const std::vector<int64_t>& in_dims)
     : out_dims_(out_dims), in_strides_(out_dims.size(), 0) {
   identity_ = out_dims == in_dims;

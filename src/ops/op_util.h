@@ -22,6 +22,13 @@ class BroadcastIndex {
   bool identity_ = false;
 };
 
+// A schema of `family` with the given arity, whose inference and CPU
+// reference first check that every required input is present: arity checks
+// count only trailing omitted inputs, so a required input left out in the
+// middle ("" in ONNX) is caught here, before any op reads it.
+OpSchema schema_with_required_inputs(const char* family, const char* name, int min_inputs, int max_inputs,
+                                     InferFn infer, CpuFn cpu);
+
 // Output i0 gets input 0's type and shape (unary elementwise ops).
 Status infer_same_as_input0(InferContext& ctx);
 

@@ -2,28 +2,12 @@
 
 #include <algorithm>
 
+#include "ops/op_util.h"
+
 namespace kiln::index_family {
 
 OpSchema make_schema(const char* name, int min_inputs, int max_inputs, InferFn infer, CpuFn cpu) {
-  OpSchema s;
-  s.name = name;
-  s.family = "index";
-  s.min_inputs = min_inputs;
-  s.max_inputs = max_inputs;
-  // Arity checks count only trailing omitted inputs: a required input left
-  // out in the middle ("" in ONNX) is caught here, before any op reads it.
-  size_t required = static_cast<size_t>(min_inputs);
-  s.infer = [infer = std::move(infer), required](InferContext& ctx) {
-    for (size_t i = 0; i < required; ++i)
-      if (!ctx.has_input(i)) return ctx.error("required input ", i, " is missing");
-    return infer(ctx);
-  };
-  s.cpu = [cpu = std::move(cpu), required](CpuContext& ctx) {
-    for (size_t i = 0; i < required; ++i)
-      if (!ctx.has_input(i)) return ctx.error("required input ", i, " is missing");
-    return cpu(ctx);
-  };
-  return s;
+  return schema_with_required_inputs("index", name, min_inputs, max_inputs, std::move(infer), std::move(cpu));
 }
 
 Expected<int64_t> check_axis(const Node& node, int64_t axis, int64_t rank, const char* what) {

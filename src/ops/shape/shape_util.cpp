@@ -1,29 +1,13 @@
 #include "ops/shape/shape_util.h"
 
+#include "ops/op_util.h"
+
 #include "base/checked_math.h"
 
 namespace kiln::shape_family {
 
 OpSchema make_schema(const char* name, int min_inputs, int max_inputs, InferFn infer, CpuFn cpu) {
-  OpSchema s;
-  s.name = name;
-  s.family = "shape";
-  s.min_inputs = min_inputs;
-  s.max_inputs = max_inputs;
-  // Arity checks count only trailing omitted inputs: a required input left
-  // out in the middle ("" in ONNX) is caught here, before any op reads it.
-  size_t required = static_cast<size_t>(min_inputs);
-  s.infer = [infer = std::move(infer), required](InferContext& ctx) {
-    for (size_t i = 0; i < required; ++i)
-      if (!ctx.has_input(i)) return ctx.error("required input ", i, " is missing");
-    return infer(ctx);
-  };
-  s.cpu = [cpu = std::move(cpu), required](CpuContext& ctx) {
-    for (size_t i = 0; i < required; ++i)
-      if (!ctx.has_input(i)) return ctx.error("required input ", i, " is missing");
-    return cpu(ctx);
-  };
-  return s;
+  return schema_with_required_inputs("shape", name, min_inputs, max_inputs, std::move(infer), std::move(cpu));
 }
 
 Tensor i64_tensor(const std::vector<int64_t>& values, std::vector<int64_t> dims) {

@@ -1,8 +1,7 @@
 #include "ops/shape/shape_util.h"
 
-#include "ops/op_util.h"
-
 #include "base/checked_math.h"
+#include "ops/op_util.h"
 
 namespace kiln::shape_family {
 

@@ -152,23 +152,9 @@ void transpose_plane(const TransposeGeom& g, const T* x, const T* w, int64_t n, 
 template <typename T>
 void run_transpose_planes(const TransposeGeom& g, const Tensor& xt, const Tensor& wt, const Tensor* bt,
                           Tensor& yt) {
-  std::vector<T> x = to_vector<T>(xt);
-  std::vector<T> w = to_vector<T>(wt);
-  std::vector<double> bias(static_cast<size_t>(g.M), 0.0);
-  if (bt)
-    for (int64_t m = 0; m < g.M; ++m) bias[static_cast<size_t>(m)] = bt->get_f64(m);
-  yt.mutable_bytes();  // make the output's storage unique before threads write to it
-  double work = static_cast<double>(g.N) * g.M * g.in_size * g.Cg * g.k_size;
-  parallel_for(g.N * g.M, work, [&](int64_t begin, int64_t end) {
-    std::vector<double> plane(static_cast<size_t>(g.out_size));
-    for (int64_t p = begin; p < end; ++p) {
-      int64_t n = p / g.M, oc = p % g.M;
-      std::fill(plane.begin(), plane.end(), 0.0);
-      transpose_plane<T>(g, x.data(), w.data(), n, oc, plane.data());
-      for (int64_t i = 0; i < g.out_size; ++i)
-        yt.set_f64(p * g.out_size + i, plane[static_cast<size_t>(i)] + bias[static_cast<size_t>(oc)]);
-    }
-  });
+  const double work = static_cast<double>(g.N) * g.M * g.in_size * g.Cg * g.k_size;
+  run_planes<T>(g.N, g.M, g.out_size, work, xt, wt, bt, yt, [&](const T* x, const T* w, int64_t n, int64_t m,
+                                                                double* acc) { transpose_plane<T>(g, x, w, n, m, acc); });
 }
 
 Status run_conv_transpose(CpuContext& ctx) {

@@ -203,6 +203,7 @@ class Lowering {
     report_.activation_sum_bytes = mp.sum_bytes;
     report_.activation_peak_bytes = mp.peak_bytes;
     report_.arena_bytes = plan_.arena_bytes;
+    report_.activation_arena_bytes = mp.arena_bytes;
     report_.workspace_bytes = workspace;
   }
 
@@ -231,11 +232,13 @@ std::string BuildReport::to_text() const {
     os << "\n";
   }
   os << "memory: activations sum " << fmt_bytes(activation_sum_bytes) << ", peak live "
-     << fmt_bytes(activation_peak_bytes) << ", arena " << fmt_bytes(arena_bytes) << " (incl. workspace "
-     << fmt_bytes(workspace_bytes) << ")";
-  if (activation_sum_bytes)
-    os << ", arena/sum " << std::fixed << std::setprecision(1)
-       << 100.0 * static_cast<double>(arena_bytes) / static_cast<double>(activation_sum_bytes) << "%";
+     << fmt_bytes(activation_peak_bytes) << ", arena " << fmt_bytes(arena_bytes) << " (activations "
+     << fmt_bytes(activation_arena_bytes) << " + workspace " << fmt_bytes(workspace_bytes) << ")";
+  if (activation_sum_bytes) {
+    auto pct = [&](uint64_t b) { return 100.0 * static_cast<double>(b) / static_cast<double>(activation_sum_bytes); };
+    os << ", activations/sum " << std::fixed << std::setprecision(1) << pct(activation_arena_bytes)
+       << "%, arena/sum " << pct(arena_bytes) << "%";
+  }
   os << "\nweights: " << fmt_bytes(weight_bytes) << "\nbuild time: " << std::fixed << std::setprecision(2) << seconds
      << " s\n";
   return os.str();

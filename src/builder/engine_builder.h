@@ -39,6 +39,7 @@ struct BuildReport {
   uint64_t activation_sum_bytes = 0;   // every activation added up
   uint64_t activation_peak_bytes = 0;  // most bytes live at one step
   uint64_t arena_bytes = 0;            // what the plan needs (activations + workspace)
+  uint64_t activation_arena_bytes = 0;  // the activations' part of the arena
   uint64_t workspace_bytes = 0;
   uint64_t weight_bytes = 0;
   int reformat_layers = 0;

@@ -290,9 +290,10 @@ CliResult build_from_onnx(const BenchOptions& o, std::vector<InputFile>& files, 
   if (!plan.ok()) return CliResult::failure(plan.status(), o.onnx);
   if (o.verbose) out << "[I] === Build Report ===\n" << report.to_text();
   out << "[I] Engine built in " << fixed(report.seconds, 3) << " s: " << count_of(plan->layers.size(), "layer")
-      << ", activation arena " << human_bytes(report.arena_bytes) << " (sum of activations "
+      << ", activation arena " << human_bytes(report.activation_arena_bytes) << " (sum of activations "
       << human_bytes(report.activation_sum_bytes) << ", peak live " << human_bytes(report.activation_peak_bytes)
-      << "), weights " << human_bytes(report.weight_bytes) << "\n";
+      << "), workspace " << human_bytes(report.workspace_bytes) << ", weights " << human_bytes(report.weight_bytes)
+      << "\n";
   if (!o.save_engine.empty()) {
     if (Status s = save_engine(*plan, o.save_engine); !s.ok()) return CliResult::failure(s, o.save_engine);
     out << "[I] Engine saved to " << o.save_engine << "\n";
@@ -389,7 +390,7 @@ CliResult run_bench(const BenchOptions& o, std::ostream& out, std::ostream& err)
   }
   uint64_t arena = runners[0]->context().arena_bytes();
   out << "[I] " << count_of(runners.size(), "execution context") << ", " << human_bytes(arena)
-      << " of activations each; timing...\n"
+      << " arena (activations and workspace) each; timing...\n"
       << std::flush;
 
   auto timing = time_streams(runners, o);

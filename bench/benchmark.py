@@ -29,6 +29,8 @@ MEDIAN = re.compile(r"Latency: .*median = ([0-9.]+) ms")
 GPU_MEDIAN = re.compile(r"GPU Compute Time: .*median = ([0-9.]+) ms")
 THROUGHPUT = re.compile(r"Throughput: ([0-9.]+) qps")
 BUILD_TIME = re.compile(r"build time: ([0-9.]+) s")
+DEVICE = re.compile(r"Selected Device: (.*)")
+LIBRARIES = re.compile(r"Libraries: (.*)")
 ARENA = re.compile(r"memory: (.*)")
 
 
@@ -45,6 +47,10 @@ def run_kiln(kiln, onnx, shapes, log_path):
         m = rx.search(p.stdout)
         if m:
             row[key] = float(m.group(1))
+    for key, rx in (("device", DEVICE), ("libraries", LIBRARIES)):
+        m = rx.search(p.stdout)
+        if m:
+            row[key] = m.group(1).strip()
     m = ARENA.search(p.stdout)
     if m:
         row["memory"] = m.group(1)
@@ -110,6 +116,10 @@ def main():
         k = r["kiln"]
         build_s = f"{k['build_s']:.1f}" if "build_s" in k else "-"
         lines.append(f"| {r['model']} | {r['batch']} | {build_s} | {k.get('memory', '-')} |")
+    # Which GPU and libraries the figures belong to, from Kiln's own report.
+    seen = next((r["kiln"] for r in results if "device" in r["kiln"]), {})
+    if seen:
+        lines = [f"GPU: {seen['device']}; {seen.get('libraries', '')}", ""] + lines
     table = "\n".join(lines)
     with open(os.path.join(args.out, "table.md"), "w") as f:
         f.write(table + "\n")

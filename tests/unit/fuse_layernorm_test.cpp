@@ -34,27 +34,9 @@ class Net : public testing::PassNet {
 
 using Recipe = std::function<void(Net&)>;
 
-// Builds the recipe twice, runs `pass` on one copy and checks the copies give
-// the same CPU outputs.
+// `pass` (fuse_layernorm unless given) keeps the CPU outputs bit for bit.
 void expect_same_outputs(const Recipe& recipe, Net& fused, const std::function<Status(Graph&)>& pass = fuse_layernorm) {
-  Net plain;
-  recipe(plain);
-  recipe(fused);
-  Status s = pass(*fused.graph);
-  ASSERT_TRUE(s.ok()) << s.to_string();
-  Status v = verify_graph(*fused.graph);
-  ASSERT_TRUE(v.ok()) << v.to_string();
-  ASSERT_TRUE(infer_graph(*fused.graph, Limits{}).ok());
-  auto want = run_graph_cpu(*plain.graph, plain.feeds);
-  ASSERT_TRUE(want.ok()) << want.status().to_string();
-  auto got = run_graph_cpu(*fused.graph, fused.feeds);
-  ASSERT_TRUE(got.ok()) << got.status().to_string();
-  ASSERT_EQ(got->size(), want->size());
-  for (size_t i = 0; i < want->size(); ++i) {
-    ASSERT_EQ((*got)[i].dims(), (*want)[i].dims());
-    for (int64_t k = 0; k < (*want)[i].numel(); ++k)
-      ASSERT_EQ((*got)[i].get_f64(k), (*want)[i].get_f64(k)) << "output " << i << " element " << k;
-  }
+  testing::expect_pass_keeps_outputs<Net>(recipe, fused, pass);
 }
 
 TEST(FuseLayerNorm, FusesResidualAddLayerNorm) {

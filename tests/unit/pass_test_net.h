@@ -5,12 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "backends/cpu/interpreter.h"
 #include "ir/graph.h"
+#include "ir/verifier.h"
 #include "ops/infer.h"
 #include "ops/op_case.h"
 
@@ -96,5 +100,42 @@ class PassNet {
   }
   int counter_ = 0;
 };
+
+// Builds `recipe` twice, runs `pass` on one copy (`rewritten`, kept for the
+// caller's own checks) and checks that it stays a valid graph giving the
+// other copy's CPU outputs: bit for bit (NaN where the other has NaN), or
+// within `rel_tol` of each element when a rewrite rounds differently.
+template <typename NetT>
+void expect_pass_keeps_outputs(const std::function<void(NetT&)>& recipe, NetT& rewritten,
+                               const std::function<Status(Graph&)>& pass, double rel_tol = 0) {
+  NetT plain;
+  recipe(plain);
+  recipe(rewritten);
+  Status s = pass(*rewritten.graph);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  Status v = verify_graph(*rewritten.graph);
+  ASSERT_TRUE(v.ok()) << v.to_string();
+  ASSERT_TRUE(infer_graph(*rewritten.graph, Limits{}).ok());
+  auto want = run_graph_cpu(*plain.graph, plain.feeds);
+  ASSERT_TRUE(want.ok()) << want.status().to_string();
+  auto got = run_graph_cpu(*rewritten.graph, rewritten.feeds);
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t i = 0; i < want->size(); ++i) {
+    const Tensor& a = (*got)[i];
+    const Tensor& b = (*want)[i];
+    ASSERT_EQ(a.dims(), b.dims()) << "output " << i;
+    for (int64_t k = 0; k < b.numel(); ++k) {
+      const double x = a.get_f64(k), y = b.get_f64(k);
+      if (std::isnan(y)) {
+        EXPECT_TRUE(std::isnan(x)) << "output " << i << " element " << k;
+      } else if (rel_tol == 0) {
+        ASSERT_EQ(x, y) << "output " << i << " element " << k;
+      } else {
+        ASSERT_NEAR(x, y, rel_tol * (1 + std::fabs(y))) << "output " << i << " element " << k;
+      }
+    }
+  }
+}
 
 }  // namespace kiln::testing

@@ -487,6 +487,35 @@ Expected<Chain> residual_layer_norm(DType t, const std::vector<int64_t>& dims) {
   return c;
 }
 
+// Runs `make()`'s graph on the CPU reference and, built again, as a GPU
+// engine (fp16 when asked); the report must hold exactly one `fused_op`
+// layer on `kernel` and none of the ops it replaced, and the outputs must
+// match within `tol`.
+template <typename Make>
+void expect_one_fused_layer(const Make& make, bool fp16, const std::string& fused_op, const std::string& kernel,
+                            const std::set<std::string>& replaced_ops, double tol) {
+  auto cpu = make();
+  ASSERT_TRUE(cpu.ok()) << cpu.status().to_string();
+  auto want = run_graph_cpu(*cpu->graph, cpu->inputs);
+  ASSERT_TRUE(want.ok()) << want.status().to_string();
+  auto gpu = make();
+  ASSERT_TRUE(gpu.ok());
+  BuildOptions options;
+  options.fp16 = fp16;
+  options.autotune = false;
+  auto got = testing::run_graph_gpu(*gpu->graph, gpu->inputs, options);
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_TRUE(got->guards_intact) << "a kernel wrote outside its output";
+  int fused = 0, replaced = 0;
+  for (const LayerReport& l : got->report.layers) {
+    fused += l.op == fused_op && l.kernel == kernel;
+    replaced += static_cast<int>(replaced_ops.count(l.op));
+  }
+  EXPECT_EQ(fused, 1) << got->report.to_text();
+  EXPECT_EQ(replaced, 0) << got->report.to_text();
+  compare(got->outputs, *want, tol);
+}
+
 // The engine of an fp32 or fp16 residual norm (fp32 graphs also as fp16
 // engines) is one kiln.FusedLayerNorm layer on the row-norm kernel (vector
 // rows at 768 and 1000, scalar rows at 33) and matches the unfused graph's
@@ -498,26 +527,9 @@ TEST(CuReduceGpu, ResidualLayerNormFuses) {
       for (bool fp16_engine : {false, true}) {
         if (fp16_engine && t != DType::kFloat32) continue;
         SCOPED_TRACE(str(dtype_name(t), dims_to_string(dims), fp16_engine ? " fp16 engine" : ""));
-        auto cpu = residual_layer_norm(t, dims);
-        ASSERT_TRUE(cpu.ok()) << cpu.status().to_string();
-        auto want = run_graph_cpu(*cpu->graph, cpu->inputs);
-        ASSERT_TRUE(want.ok()) << want.status().to_string();
-        auto gpu = residual_layer_norm(t, dims);
-        ASSERT_TRUE(gpu.ok());
-        BuildOptions options;
-        options.fp16 = fp16_engine;
-        options.autotune = false;
-        auto got = testing::run_graph_gpu(*gpu->graph, gpu->inputs, options);
-        ASSERT_TRUE(got.ok()) << got.status().to_string();
-        EXPECT_TRUE(got->guards_intact) << "a kernel wrote outside its output";
-        int fused = 0, replaced = 0;
-        for (const LayerReport& l : got->report.layers) {
-          fused += l.op == "kiln.FusedLayerNorm" && l.kernel == "kiln.rownorm";
-          replaced += l.op == "Add" || l.op == "LayerNormalization";
-        }
-        EXPECT_EQ(fused, 1) << got->report.to_text();
-        EXPECT_EQ(replaced, 0) << got->report.to_text();
-        compare(got->outputs, *want, t == DType::kFloat16 ? 2e-3 : (fp16_engine ? 5e-3 : 1e-5));
+        expect_one_fused_layer([&] { return residual_layer_norm(t, dims); }, fp16_engine, "kiln.FusedLayerNorm",
+                               "kiln.rownorm", {"Add", "LayerNormalization"},
+                               t == DType::kFloat16 ? 2e-3 : (fp16_engine ? 5e-3 : 1e-5));
       }
     }
   }
@@ -617,26 +629,8 @@ void expect_fused_softmax(const std::vector<int64_t>& x_dims, const std::vector<
                           bool fp16) {
   SCOPED_TRACE(str(dims_to_string(x_dims), " + ", dims_to_string(mask_dims), guard ? " guarded" : "",
                    fp16 ? " fp16" : " fp32"));
-  auto cpu = masked_softmax(x_dims, mask_dims, guard);
-  ASSERT_TRUE(cpu.ok()) << cpu.status().to_string();
-  auto want = run_graph_cpu(*cpu->graph, cpu->inputs);
-  ASSERT_TRUE(want.ok()) << want.status().to_string();
-  auto gpu = masked_softmax(x_dims, mask_dims, guard);
-  ASSERT_TRUE(gpu.ok());
-  BuildOptions options;
-  options.fp16 = fp16;
-  options.autotune = false;
-  auto got = testing::run_graph_gpu(*gpu->graph, gpu->inputs, options);
-  ASSERT_TRUE(got.ok()) << got.status().to_string();
-  EXPECT_TRUE(got->guards_intact) << "a kernel wrote outside its output";
-  int fused = 0, replaced = 0;
-  for (const LayerReport& l : got->report.layers) {
-    fused += l.op == "kiln.FusedSoftmax" && l.kernel == "kiln.softmax";
-    replaced += l.op == "Add" || l.op == "Softmax" || l.op == "IsNaN" || l.op == "Where";
-  }
-  EXPECT_EQ(fused, 1) << got->report.to_text();
-  EXPECT_EQ(replaced, 0) << got->report.to_text();
-  compare(got->outputs, *want, fp16 ? 5e-3 : 1e-5);
+  expect_one_fused_layer([&] { return masked_softmax(x_dims, mask_dims, guard); }, fp16, "kiln.FusedSoftmax",
+                         "kiln.softmax", {"Add", "Softmax", "IsNaN", "Where"}, fp16 ? 5e-3 : 1e-5);
 }
 
 TEST(CuReduceGpu, FusedSoftmaxBertMaskFp32AndFp16) {

@@ -8,6 +8,7 @@ void register_matmul_kernels(CudaKernelRegistry& r) {
   register_matmul_gemm_kernels(r);
   register_matmul_attention_kernels(r);
   register_matmul_einsum_kernels(r);
+  register_fused_attention_kernels(r);
 }
 
 namespace mm {

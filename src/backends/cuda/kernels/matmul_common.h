@@ -9,6 +9,7 @@
 //   matmul_gemm.cu             reference GEMM kernels (float, integer) and the bias/activation epilogue kernel
 //   matmul_attention.{cpp,cu}  Attention (opset 23+): one fused kernel
 //   matmul_einsum.{cpp,cu}     Einsum: equation planning and a generic kernel
+//   matmul_fused_attention.{cpp,cu}  kiln.FusedAttention: a tensor-core kernel and a row kernel
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -26,6 +27,7 @@ namespace kiln {
 void register_matmul_gemm_kernels(CudaKernelRegistry& r);       // matmul_gemm.cpp
 void register_matmul_attention_kernels(CudaKernelRegistry& r);  // matmul_attention.cpp
 void register_matmul_einsum_kernels(CudaKernelRegistry& r);     // matmul_einsum.cpp
+void register_fused_attention_kernels(CudaKernelRegistry& r);   // matmul_fused_attention.cpp
 
 namespace mm {
 
@@ -113,6 +115,31 @@ struct AttentionParams {
 
 // Q, K, V, past, Y and qk all of type t.
 Status launch_attention(DType t, const AttentionParams& p, cudaStream_t stream);
+
+// ---- kiln.FusedAttention (matmul_fused_attention.cu) -----------------------
+
+// Y[b] = softmax(alpha * Q[b] K[b]^T + mask) V[b] for each of `batch`
+// matrices (Q [sq, d], K [sk, d], V [sk, dv], Y [sq, dv], contiguous), with
+// the roundings of the unfused layers. The mask element of score row
+// r = b * sq + i and key j is mask_row.offset(r) + j * mask_col.
+struct FusedAttentionParams {
+  int64_t batch = 0;
+  int sq = 0, sk = 0, d = 0, dv = 0;
+  float alpha = 1;
+  bool nan_to_zero = false;
+  cuda::BroadcastMap mask_row;
+  int mask_col = 0;
+};
+constexpr int kRowsMaxKeys = 4096;  // the row kernel keeps a row of scores in shared memory
+constexpr int kRowsMaxHead = 256;   // and a row of Q / Y in registers (8 per lane)
+
+// Tensor cores (WMMA), float16 / bfloat16, d == dv in {32, 64, 128}, batch <= 65535:
+// 64 query rows per block, keys in tiles of 64 with an online softmax.
+Status launch_fused_attention_tc(DType t, const void* q, const void* k, const void* v, const void* mask, void* y,
+                                 const FusedAttentionParams& p, cudaStream_t stream);
+// One warp per query row, any float type, sk <= kRowsMaxKeys, d, dv <= kRowsMaxHead.
+Status launch_fused_attention_rows(DType t, const void* q, const void* k, const void* v, const void* mask, void* y,
+                                   const FusedAttentionParams& p, cudaStream_t stream);
 // present[b, h, j, :] = j < past_len ? past[b, h, j, :] : cur at (b, h, j - past_len)
 // with cur's (batch, head, sequence) element strides; present is [batch, heads, total, dim].
 Status launch_present(DType t, void* present, const void* past, const void* cur, int64_t batch, int64_t heads,

@@ -1,0 +1,148 @@
+// kiln.FusedAttention(Q, K, V, B?) on two kernels (matmul_fused_attention.cu):
+//  - "kiln.attention_tc": tensor cores, float16 / bfloat16, head sizes
+//    d == dv in {32, 64, 128} (BERT's 64);
+//  - "kiln.attention_rows": one warp per query row, any GPU float type,
+//    sk <= kRowsMaxKeys, d, dv <= kRowsMaxHead.
+// Where both apply the builder times them. Q, K, V and Y are contiguous and
+// share their batch dims; the mask B broadcasts to the scores [..., sq, sk].
+#include <algorithm>
+
+#include "backends/cuda/kernels/matmul_common.h"
+
+namespace kiln {
+namespace {
+
+bool fail(std::string* why, std::string msg) {
+  if (why) *why = std::move(msg);
+  return false;
+}
+
+struct FusedAttentionLayer {
+  DType dtype = DType::kFloat32;
+  mm::FusedAttentionParams p;
+  bool has_mask = false;
+};
+
+// Reads the layer into `out`; false (with `why`) when it is malformed.
+bool describe(const LayerView& v, FusedAttentionLayer* out, std::string* why) {
+  if (v.inputs.size() < 3 || v.inputs.size() > 4 || v.outputs.size() != 1 || !v.has_input(0) || !v.has_input(1) ||
+      !v.has_input(2))
+    return fail(why, "expects Q, K, V, an optional mask B and one output");
+  if (!mm::all_linear(v)) return fail(why, "needs linear layouts");
+  const PlanTensor &q = v.in(0), &k = v.in(1), &val = v.in(2), &y = v.out(0);
+  const DType t = q.dtype;
+  if (!mm::is_gpu_float(t)) return fail(why, str("type ", dtype_name(t), " (float32, float16, bfloat16 only)"));
+  for (const PlanTensor* x : {&k, &val, &y})
+    if (x->dtype != t) return fail(why, "Q, K, V and Y must have one type");
+  const size_t r = q.dims.size();
+  if (r < 2 || k.dims.size() != r || val.dims.size() != r || y.dims.size() != r)
+    return fail(why, "Q, K, V and Y must have one rank >= 2");
+  if (!std::equal(q.dims.begin(), q.dims.end() - 2, k.dims.begin()) ||
+      !std::equal(q.dims.begin(), q.dims.end() - 2, val.dims.begin()))
+    return fail(why, "Q, K and V must share their batch dims");
+  mm::FusedAttentionParams& p = out->p;
+  p.batch = mm::product(std::vector<int64_t>(q.dims.begin(), q.dims.end() - 2));
+  const int64_t sq = q.dims[r - 2], d = q.dims[r - 1], sk = k.dims[r - 2], dv = val.dims[r - 1];
+  if (k.dims[r - 1] != d || val.dims[r - 2] != sk) return fail(why, "K must be [.., sk, d] and V [.., sk, dv]");
+  std::vector<int64_t> want_y = q.dims;
+  want_y[r - 1] = dv;
+  if (y.dims != want_y) return fail(why, "Y must be [.., sq, dv]");
+  if (sq > INT32_MAX || sk > INT32_MAX || d > INT32_MAX || dv > INT32_MAX) return fail(why, "dims beyond 2^31 - 1");
+  p.sq = static_cast<int>(sq);
+  p.sk = static_cast<int>(sk);
+  p.d = static_cast<int>(d);
+  p.dv = static_cast<int>(dv);
+  int64_t nan_to_zero = 0;
+  if (!mm::attr_float(v.layer, "alpha", 1.f, &p.alpha, why) ||
+      !mm::attr_int(v.layer, "nan_to_zero", 0, &nan_to_zero, why))
+    return false;
+  p.nan_to_zero = nan_to_zero != 0;
+  out->dtype = t;
+  out->has_mask = v.has_input(3);
+  if (out->has_mask) {
+    // The mask's element strides over the score dims [batch..., sq, sk],
+    // 0 where it broadcasts; the row map walks [batch..., sq].
+    const PlanTensor& m = v.in(3);
+    if (m.dtype != t) return fail(why, "the mask must have Q's type");
+    if (m.dims.size() > r) return fail(why, "the mask has a higher rank than the scores");
+    std::vector<int64_t> scores = q.dims;
+    scores[r - 1] = sk;
+    std::vector<int64_t> md(r, 1), st(r, 0);
+    std::copy(m.dims.begin(), m.dims.end(), md.begin() + static_cast<int64_t>(r - m.dims.size()));
+    int64_t stride = 1;
+    for (size_t i = r; i-- > 0;) {
+      if (md[i] != 1 && md[i] != scores[i]) return fail(why, "the mask does not broadcast to the scores");
+      st[i] = md[i] == 1 ? 0 : stride;
+      stride *= md[i];
+    }
+    if (r - 1 > static_cast<size_t>(cuda::kMaxRank)) return fail(why, "too many batch dims for the mask map");
+    p.mask_col = static_cast<int>(st[r - 1]);
+    p.mask_row.rank = static_cast<int>(r - 1);
+    p.mask_row.identity = false;
+    for (size_t i = 0; i + 1 < r; ++i) {
+      p.mask_row.out_dims[i] = scores[i];
+      p.mask_row.in_strides[i] = st[i];
+    }
+  }
+  return true;
+}
+
+bool tc_supports(const LayerView& v, std::string* why) {
+  FusedAttentionLayer l;
+  if (!describe(v, &l, why)) return false;
+  if (l.dtype != DType::kFloat16 && l.dtype != DType::kBFloat16) return fail(why, "tensor cores take float16/bfloat16");
+  if (l.p.d != l.p.dv || (l.p.d != 32 && l.p.d != 64 && l.p.d != 128))
+    return fail(why, str("head sizes ", l.p.d, " and ", l.p.dv, " (equal, and 32, 64 or 128)"));
+  if (l.p.batch > 65535) return fail(why, "more than 65535 batch matrices");
+  return true;
+}
+
+bool rows_supports(const LayerView& v, std::string* why) {
+  FusedAttentionLayer l;
+  if (!describe(v, &l, why)) return false;
+  if (l.p.sk > mm::kRowsMaxKeys) return fail(why, str(l.p.sk, " keys (at most ", mm::kRowsMaxKeys, ")"));
+  if (l.p.d > mm::kRowsMaxHead || l.p.dv > mm::kRowsMaxHead)
+    return fail(why, str("head sizes above ", mm::kRowsMaxHead));
+  return true;
+}
+
+class FusedAttentionKernel : public CudaKernel {
+ public:
+  FusedAttentionKernel(FusedAttentionLayer l, bool tensor_cores) : l_(l), tc_(tensor_cores) {}
+  Status enqueue(const LaunchArgs& a) override {
+    const void* mask = l_.has_mask ? a.inputs[3] : nullptr;
+    return tc_ ? mm::launch_fused_attention_tc(l_.dtype, a.inputs[0], a.inputs[1], a.inputs[2], mask, a.outputs[0],
+                                               l_.p, a.stream)
+               : mm::launch_fused_attention_rows(l_.dtype, a.inputs[0], a.inputs[1], a.inputs[2], mask,
+                                                 a.outputs[0], l_.p, a.stream);
+  }
+
+ private:
+  FusedAttentionLayer l_;
+  bool tc_;
+};
+
+CudaKernelDef make_def(const char* id, bool tensor_cores) {
+  CudaKernelDef d;
+  d.id = id;
+  d.ops = {"kiln.FusedAttention"};
+  d.supports = tensor_cores ? tc_supports : rows_supports;
+  d.create = [tensor_cores](const LayerView& v, CudaLibraries&) -> Expected<std::unique_ptr<CudaKernel>> {
+    std::string why;
+    FusedAttentionLayer l;
+    if (!(tensor_cores ? tc_supports(v, &why) : rows_supports(v, &why)) || !describe(v, &l, &why))
+      return Unsupported(v.layer.op, ": ", why);
+    return std::unique_ptr<CudaKernel>(new FusedAttentionKernel(l, tensor_cores));
+  };
+  d.priority = tensor_cores ? 1 : 0;
+  return d;
+}
+
+}  // namespace
+
+void register_fused_attention_kernels(CudaKernelRegistry& r) {
+  r.add(make_def("kiln.attention_tc", true));
+  r.add(make_def("kiln.attention_rows", false));
+}
+
+}  // namespace kiln

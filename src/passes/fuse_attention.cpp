@@ -30,7 +30,8 @@ bool fits(const Value* q, const Value* k, const Value* v) {
   if (!qd || !kd || !vd) return false;
   for (size_t i = 0; i + 2 < r; ++i)
     if ((*qd)[i] != (*kd)[i] || (*qd)[i] != (*vd)[i]) return false;
-  return (*kd)[r - 2] <= kMaxKeys && (*qd)[r - 1] <= kMaxHead && (*vd)[r - 1] <= kMaxHead;
+  const int64_t keys = (*kd)[r - 2];  // no keys: the product is 0, which the kernels do not special-case
+  return keys >= 1 && keys <= kMaxKeys && (*qd)[r - 1] <= kMaxHead && (*vd)[r - 1] <= kMaxHead;
 }
 
 Match match(Node* mm) {

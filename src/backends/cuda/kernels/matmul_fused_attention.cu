@@ -165,9 +165,11 @@ __global__ void __launch_bounds__(kWarps * 32) attention_tc_kernel(const T* __re
   }
 }
 
+// The warp's sum, lane 0's to every lane (a butterfly's lanes can differ in
+// the last bit, and every lane must use the same score).
 __device__ __forceinline__ float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFull, v, o);
-  return v;
+  return __shfl_sync(kFull, v, 0);
 }
 
 // One warp per score row R = b * sq + i; the row's scores, then its

@@ -28,6 +28,10 @@ summary=()
 # short by the device's time limit still tells how far it got.
 note() { summary+=("$1"); echo "== $1"; echo "$1" >>"$dest/summary.txt"; }
 has() { [[ " $stages " == *" $1 "* ]]; }
+# Pack the logs however the script ends, so a run stopped by `timeout` still returns them.
+pack() { cp "$dest/summary.txt" "$out/summary.txt" 2>/dev/null; tar czf "$dest/gpu_check.tgz" -C "$out" .; }
+trap pack EXIT
+trap 'exit 143' TERM
 
 export PATH=/usr/local/cuda/bin:$PATH
 deps=/opt/kiln-deps
@@ -84,7 +88,8 @@ if has conformance; then
   note "conformance (cuda): rc=$? $(grep -E 'passed|supported' "$out/conformance_cuda.log" | head -3 | tr '\n' ' ')"
 fi
 if has bench && [ -f bench/benchmark.py ]; then
-  $py bench/benchmark.py --kiln "$kiln" --models-dir $models --out "$out/bench" >"$out/bench.txt" 2>&1
+  # KILN_BENCH_ARGS: e.g. "--only bert --compile".
+  $py bench/benchmark.py --kiln "$kiln" --models-dir $models --out "$out/bench" ${KILN_BENCH_ARGS:-} >"$out/bench.txt" 2>&1
   note "benchmark: rc=$?"
   cp "$out/bench/table.md" "$dest/table.md" 2>/dev/null
   tail -20 "$out/bench.txt"
@@ -102,8 +107,6 @@ if has accuracy; then
   done
 fi
 
-cp "$dest/summary.txt" "$out/summary.txt"
-tar czf "$dest/gpu_check.tgz" -C "$out" .
 echo
 echo "==== summary (logs: gpu_check.tgz) ===="
 for s in "${summary[@]}"; do echo "$s"; done

@@ -36,7 +36,7 @@ Recipe dynamo_attention(std::vector<int64_t> qkv, int64_t keys, bool extra = fal
 Status attention_passes(Graph& g) {
   KILN_RETURN_IF_ERROR(fold_matmul_operands(g));
   KILN_RETURN_IF_ERROR(fuse_softmax(g));
-  return fuse_attention(g);
+  return fuse_attention(g, /*fp16=*/true);
 }
 
 TEST(FuseAttention, DynamoAttentionBecomesOneLayer) {
@@ -64,6 +64,44 @@ TEST(FuseAttention, LeavesWhatItCannotTake) {
   Net long_keys;
   testing::expect_pass_keeps_outputs<Net>(dynamo_attention({1, 1, 2, 8}, 4100), long_keys, attention_passes, 1e-5);
   EXPECT_EQ(long_keys.count("FusedAttention"), 0);
+}
+
+// BERT's layout: Q, K, V are [b, s, h, d] projections transposed to
+// [b, h, s, d], and Y goes back to [b, s, h, d]. All four transposes go.
+TEST(FuseAttention, TakesTheProjectionsLayout) {
+  Net net;
+  auto recipe = [](Net& n) {
+    const int64_t b = 2, s = 6, h = 3, d = 8;
+    const Attr perm = Attr::of_ints({0, 2, 1, 3});
+    Value* q = n.node("Transpose", {n.input("q", {b, s, h, d})}, {{"perm", perm}});
+    Value* k = n.node("Transpose", {n.input("k", {b, s, h, d})}, {{"perm", perm}});
+    Value* v = n.node("Transpose", {n.input("v", {b, s, h, d})}, {{"perm", perm}});
+    Value* kt = n.node("Transpose", {k}, {{"perm", Attr::of_ints({0, 1, 3, 2})}});
+    Value* scores = n.node("MatMul", {n.node("Mul", {q, n.filled("c1", {}, 0.5f)}), n.node("Mul", {kt, n.filled("c2", {}, 0.5f)})});
+    Value* p = n.node("Softmax", {n.node("Add", {scores, n.input("mask", {b, 1, 1, s}, -3, 0)})},
+                      {{"axis", Attr::of_int(-1)}});
+    n.output(n.node("Transpose", {n.node("MatMul", {p, v})}, {{"perm", perm}}));
+  };
+  testing::expect_pass_keeps_outputs<Net>(recipe, net, attention_passes, 1e-5);
+  ASSERT_EQ(net.graph->num_nodes(), 1u) << "the four head transposes stay";
+  const Node* a = net.find("FusedAttention");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->attr_ints("transposed_heads", {}).value(), (std::vector<int64_t>{1, 1, 1, 1}));
+  EXPECT_EQ(a->inputs[0]->name, "q");
+}
+
+// In float32 the unfused GEMMs are faster: nothing fuses without --fp16.
+TEST(FuseAttention, LeavesFloat32Alone) {
+  Net net;
+  testing::expect_pass_keeps_outputs<Net>(
+      dynamo_attention({1, 2, 5, 8}, 6), net,
+      [](Graph& g) {
+        KILN_RETURN_IF_ERROR(fold_matmul_operands(g));
+        KILN_RETURN_IF_ERROR(fuse_softmax(g));
+        return fuse_attention(g, /*fp16=*/false);
+      },
+      1e-5);
+  EXPECT_EQ(net.count("FusedAttention"), 0);
 }
 
 // In the whole pipeline, fp16 included, the attention is one layer.

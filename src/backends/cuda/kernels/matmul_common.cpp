@@ -61,6 +61,18 @@ bool attr_string(const PlanLayer& l, const std::string& key, const std::string& 
   return true;
 }
 
+bool attr_ints(const PlanLayer& l, const std::string& key, const std::vector<int64_t>& dflt, std::vector<int64_t>* out,
+               std::string* why) {
+  const Attr* a = find(l, key);
+  if (!a) {
+    *out = dflt;
+    return true;
+  }
+  if (a->kind != AttrKind::kInts) return wrong_kind(key, AttrKind::kInts, a->kind, why);
+  *out = a->ints;
+  return true;
+}
+
 bool is_gpu_float(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kBFloat16; }
 
 bool all_linear(const LayerView& v) {

@@ -37,6 +37,8 @@ bool attr_int(const PlanLayer& l, const std::string& key, int64_t dflt, int64_t*
 bool attr_float(const PlanLayer& l, const std::string& key, float dflt, float* out, std::string* why);
 bool attr_string(const PlanLayer& l, const std::string& key, const std::string& dflt, std::string* out,
                  std::string* why);
+bool attr_ints(const PlanLayer& l, const std::string& key, const std::vector<int64_t>& dflt, std::vector<int64_t>* out,
+               std::string* why);
 
 bool is_gpu_float(DType t);  // float32, float16, bfloat16
 bool all_linear(const LayerView& v);
@@ -122,19 +124,32 @@ Status launch_attention(DType t, const AttentionParams& p, cudaStream_t stream);
 // matrices (Q [sq, d], K [sk, d], V [sk, dv], Y [sq, dv], contiguous), with
 // the roundings of the unfused layers. The mask element of score row
 // r = b * sq + i and key j is mask_row.offset(r) + j * mask_col.
+// Where row i of batch matrix b of Q, K, V or Y starts: batch b is
+// (outer, head) = (b / heads, b % heads), so one struct covers contiguous
+// [.., S, D] tensors and heads stored [.., S, H, D] as the projections write them.
+struct AttentionLayout {
+  int64_t outer = 0, head = 0, row = 0;  // element strides
+  __host__ __device__ int64_t offset(int64_t b, int64_t heads, int64_t i) const {
+    return (b / heads) * outer + (b % heads) * head + i * row;
+  }
+};
 struct FusedAttentionParams {
-  int64_t batch = 0;
+  int64_t batch = 0;  // outer * heads batch matrices
+  int64_t heads = 1;
   int sq = 0, sk = 0, d = 0, dv = 0;
   float alpha = 1;
   bool nan_to_zero = false;
-  cuda::BroadcastMap mask_row;
+  AttentionLayout q, k, v, y;
+  cuda::BroadcastMap mask_row;  // over the logical [batch..., sq]
   int mask_col = 0;
 };
 constexpr int kRowsMaxKeys = 4096;  // the row kernel keeps a row of scores in shared memory
 constexpr int kRowsMaxHead = 256;   // and a row of Q / Y in registers (8 per lane)
+constexpr int kMmaMaxHead = 128;    // the tensor-core kernel: d == dv, a multiple of 16 up to 128
 
-// Tensor cores (WMMA), float16 / bfloat16, d == dv in {32, 64, 128}, batch <= 65535:
-// 64 query rows per block, keys in tiles of 64 with an online softmax.
+// Tensor cores (mma.sync), float16 / bfloat16, d == dv a multiple of 16 up to
+// kMmaMaxHead, batch <= 65535, strides and pointers 16-byte aligned: 64 query
+// rows per block, keys in tiles of 64 with an online softmax in registers.
 Status launch_fused_attention_tc(DType t, const void* q, const void* k, const void* v, const void* mask, void* y,
                                  const FusedAttentionParams& p, cudaStream_t stream);
 // One warp per query row, any float type, sk <= kRowsMaxKeys, d, dv <= kRowsMaxHead.

@@ -1,11 +1,13 @@
 // kiln.FusedAttention(Q, K, V, B?) on two kernels (matmul_fused_attention.cu):
 //  - "kiln.attention_tc": tensor cores, float16 / bfloat16, head sizes
-//    d == dv in {32, 64, 128} (BERT's 64);
+//    d == dv a multiple of 16 up to 128 (BERT's 64);
 //  - "kiln.attention_rows": one warp per query row, any GPU float type,
 //    sk <= kRowsMaxKeys, d, dv <= kRowsMaxHead.
-// Where both apply the builder times them. Q, K, V and Y are contiguous and
-// share their batch dims; the mask B broadcasts to the scores [..., sq, sk].
+// Where both apply the builder times them. Q, K, V and Y share their batch
+// dims and are each stored [.., H, S, D] or, per `transposed_heads`,
+// [.., S, H, D]; the mask B broadcasts to the scores [..., sq, sk].
 #include <algorithm>
+#include <utility>
 
 #include "backends/cuda/kernels/matmul_common.h"
 
@@ -23,35 +25,59 @@ struct FusedAttentionLayer {
   bool has_mask = false;
 };
 
+// The logical [.., H, S, D] dims of a tensor stored with heads and sequence
+// swapped when `transposed`.
+std::vector<int64_t> logical_dims(std::vector<int64_t> dims, bool transposed) {
+  if (transposed) std::swap(dims[dims.size() - 3], dims[dims.size() - 2]);
+  return dims;
+}
+
+// Strides of the logical [.., H, S, D] tensor `dims` as stored.
+mm::AttentionLayout layout_of(const std::vector<int64_t>& dims, bool transposed) {
+  const size_t r = dims.size();
+  const int64_t s = dims[r - 2], d = dims[r - 1], h = r >= 3 ? dims[r - 3] : 1;
+  if (transposed) return {s * h * d, d, h * d};
+  return {h * s * d, s * d, d};
+}
+
 // Reads the layer into `out`; false (with `why`) when it is malformed.
 bool describe(const LayerView& v, FusedAttentionLayer* out, std::string* why) {
   if (v.inputs.size() < 3 || v.inputs.size() > 4 || v.outputs.size() != 1 || !v.has_input(0) || !v.has_input(1) ||
       !v.has_input(2))
     return fail(why, "expects Q, K, V, an optional mask B and one output");
   if (!mm::all_linear(v)) return fail(why, "needs linear layouts");
-  const PlanTensor &q = v.in(0), &k = v.in(1), &val = v.in(2), &y = v.out(0);
-  const DType t = q.dtype;
+  const DType t = v.in(0).dtype;
   if (!mm::is_gpu_float(t)) return fail(why, str("type ", dtype_name(t), " (float32, float16, bfloat16 only)"));
-  for (const PlanTensor* x : {&k, &val, &y})
+  for (const PlanTensor* x : {&v.in(1), &v.in(2), &v.out(0)})
     if (x->dtype != t) return fail(why, "Q, K, V and Y must have one type");
-  const size_t r = q.dims.size();
-  if (r < 2 || k.dims.size() != r || val.dims.size() != r || y.dims.size() != r)
-    return fail(why, "Q, K, V and Y must have one rank >= 2");
-  if (!std::equal(q.dims.begin(), q.dims.end() - 2, k.dims.begin()) ||
-      !std::equal(q.dims.begin(), q.dims.end() - 2, val.dims.begin()))
+  const size_t r = v.in(0).dims.size();
+  for (const PlanTensor* x : {&v.in(1), &v.in(2), &v.out(0)})
+    if (r < 2 || x->dims.size() != r) return fail(why, "Q, K, V and Y must have one rank >= 2");
+  std::vector<int64_t> swapped;
+  if (!mm::attr_ints(v.layer, "transposed_heads", {0, 0, 0, 0}, &swapped, why)) return false;
+  if (swapped.size() != 4 || (r < 3 && std::count(swapped.begin(), swapped.end(), 0) != 4))
+    return fail(why, "transposed_heads must be 4 flags, and 0 below rank 3");
+  const std::vector<int64_t> q = logical_dims(v.in(0).dims, swapped[0]), k = logical_dims(v.in(1).dims, swapped[1]),
+                             val = logical_dims(v.in(2).dims, swapped[2]), y = logical_dims(v.out(0).dims, swapped[3]);
+  if (!std::equal(q.begin(), q.end() - 2, k.begin()) || !std::equal(q.begin(), q.end() - 2, val.begin()))
     return fail(why, "Q, K and V must share their batch dims");
   mm::FusedAttentionParams& p = out->p;
-  p.batch = mm::product(std::vector<int64_t>(q.dims.begin(), q.dims.end() - 2));
-  const int64_t sq = q.dims[r - 2], d = q.dims[r - 1], sk = k.dims[r - 2], dv = val.dims[r - 1];
-  if (k.dims[r - 1] != d || val.dims[r - 2] != sk) return fail(why, "K must be [.., sk, d] and V [.., sk, dv]");
-  std::vector<int64_t> want_y = q.dims;
+  p.batch = mm::product(std::vector<int64_t>(q.begin(), q.end() - 2));
+  p.heads = r >= 3 ? q[r - 3] : 1;
+  const int64_t sq = q[r - 2], d = q[r - 1], sk = k[r - 2], dv = val[r - 1];
+  if (k[r - 1] != d || val[r - 2] != sk) return fail(why, "K must be [.., sk, d] and V [.., sk, dv]");
+  std::vector<int64_t> want_y = q;
   want_y[r - 1] = dv;
-  if (y.dims != want_y) return fail(why, "Y must be [.., sq, dv]");
+  if (y != want_y) return fail(why, "Y must be [.., sq, dv]");
   if (sq > INT32_MAX || sk > INT32_MAX || d > INT32_MAX || dv > INT32_MAX) return fail(why, "dims beyond 2^31 - 1");
   p.sq = static_cast<int>(sq);
   p.sk = static_cast<int>(sk);
   p.d = static_cast<int>(d);
   p.dv = static_cast<int>(dv);
+  p.q = layout_of(q, swapped[0]);
+  p.k = layout_of(k, swapped[1]);
+  p.v = layout_of(val, swapped[2]);
+  p.y = layout_of(y, swapped[3]);
   int64_t nan_to_zero = 0;
   if (!mm::attr_float(v.layer, "alpha", 1.f, &p.alpha, why) ||
       !mm::attr_int(v.layer, "nan_to_zero", 0, &nan_to_zero, why))
@@ -65,7 +91,7 @@ bool describe(const LayerView& v, FusedAttentionLayer* out, std::string* why) {
     const PlanTensor& m = v.in(3);
     if (m.dtype != t) return fail(why, "the mask must have Q's type");
     if (m.dims.size() > r) return fail(why, "the mask has a higher rank than the scores");
-    std::vector<int64_t> scores = q.dims;
+    std::vector<int64_t> scores = q;
     scores[r - 1] = sk;
     std::vector<int64_t> md(r, 1), st(r, 0);
     std::copy(m.dims.begin(), m.dims.end(), md.begin() + static_cast<int64_t>(r - m.dims.size()));
@@ -91,8 +117,9 @@ bool tc_supports(const LayerView& v, std::string* why) {
   FusedAttentionLayer l;
   if (!describe(v, &l, why)) return false;
   if (l.dtype != DType::kFloat16 && l.dtype != DType::kBFloat16) return fail(why, "tensor cores take float16/bfloat16");
-  if (l.p.d != l.p.dv || (l.p.d != 32 && l.p.d != 64 && l.p.d != 128))
-    return fail(why, str("head sizes ", l.p.d, " and ", l.p.dv, " (equal, and 32, 64 or 128)"));
+  if (l.p.d != l.p.dv || l.p.d % 16 != 0 || l.p.d > mm::kMmaMaxHead)
+    return fail(why, str("head sizes ", l.p.d, " and ", l.p.dv, " (equal, a multiple of 16 up to ", mm::kMmaMaxHead,
+                         ")"));
   if (l.p.batch > 65535) return fail(why, "more than 65535 batch matrices");
   return true;
 }

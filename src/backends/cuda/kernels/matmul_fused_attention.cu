@@ -1,14 +1,16 @@
 // kiln.FusedAttention's two kernels (see matmul_common.h for the contract).
 //
-// Tensor-core kernel (FlashAttention-2's scheme, written from the mma.sync
-// fragment layouts of the PTX ISA): a block of 4 warps takes 64 query rows of
-// one batch matrix, 16 per warp, and walks the keys in tiles of 64 staged in
-// shared memory (K row-major, V transposed, rows padded by 8 elements so the
-// fragment loads of a warp hit 32 different banks). A warp keeps everything
-// else in registers: its Q fragments, the 16 x 64 scores (m16n8k16 with fp32
-// accumulation), the online softmax (each row lives in one quad of lanes), the
-// probabilities, which the score accumulators' layout turns straight into the
-// A fragments of P x V, and the fp32 output rows. Scores and probabilities are
+// Tensor-core kernel (FlashAttention-2's scheme, written from the PTX ISA's
+// mma.sync, ldmatrix and cp.async definitions): a block of 4 warps takes 64
+// query rows of one batch matrix, 16 per warp, and walks the keys in tiles of
+// 64. Q and two buffers of K and V tiles live in shared memory (rows padded
+// by 8 elements, so the 8 row addresses of an ldmatrix phase hit 8 different
+// bank groups); the next tile is copied with cp.async while the warps work
+// on the current one. A warp keeps the rest in registers: the 16 x 64 scores
+// (m16n8k16, fp32 accumulation), the online softmax (a row lives in one quad
+// of lanes), the probabilities, which the accumulators' layout turns straight
+// into P x V's A fragments, and the fp32 output rows. V's B fragments come
+// from ldmatrix.trans, so V is copied as stored. Scores and probabilities are
 // rounded to T where the unfused FusedMatMul and FusedSoftmax store them.
 //
 // Row kernel: one warp per query row for every other case (float32, other
@@ -87,46 +89,68 @@ struct Mma<__nv_bfloat16> {
   }
 };
 
-template <typename T>
-__device__ __forceinline__ uint32_t ld32(const T* p) {
-  return *reinterpret_cast<const uint32_t*>(p);
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
-// Rows [r0, r0 + 64) of a matrix of `rows` rows of D elements, `stride`
-// apart, into dst (row stride D + kPad), zeros past `rows`; 16-byte vectors.
+// Four 8x8 b16 matrices; lanes 8m..8m+7 give the row addresses of matrix m.
+// Plain: lane L receives row L/4, columns 2(L%4) and 2(L%4)+1 of each;
+// .trans: column L/4, rows 2(L%4) and 2(L%4)+1.
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* row) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(row)));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* row) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(row)));
+}
+
+// 16 bytes global -> shared without passing through registers; zeros when !valid.
+__device__ __forceinline__ void copy16_async(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
+               "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void copy_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int kPending>
+__device__ __forceinline__ void copy_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Starts copying rows [r0, r0 + 64) of a matrix of `rows` rows of D elements,
+// `stride` apart, into dst (row stride D + kPad); zeros past `rows`.
 template <typename T, int D>
-__device__ void stage_rows(T* dst, const T* src, int64_t stride, int r0, int rows) {
+__device__ __forceinline__ void stage_rows(T* dst, const T* src, int64_t stride, int r0, int rows) {
   constexpr int kVecs = D / 8;
-  for (int i = threadIdx.x; i < kTileRows * kVecs; i += blockDim.x) {
+  for (int i = threadIdx.x; i < kTileRows * kVecs; i += kWarps * 32) {
     const int r = i / kVecs, c = (i % kVecs) * 8;
-    uint4 v = make_uint4(0, 0, 0, 0);
-    if (r0 + r < rows) v = *reinterpret_cast<const uint4*>(src + (r0 + r) * stride + c);
-    *reinterpret_cast<uint4*>(dst + r * (D + kPad) + c) = v;
-  }
-}
-
-// The same rows transposed: dst[c][r] (row stride 64 + kPad). Consecutive
-// lanes take consecutive rows, so their 2-byte stores are consecutive too.
-template <typename T, int D>
-__device__ void stage_rows_transposed(T* dst, const T* src, int64_t stride, int r0, int rows) {
-  for (int i = threadIdx.x; i < kTileKeys * (D / 8); i += blockDim.x) {
-    const int r = i % kTileKeys, c = (i / kTileKeys) * 8;
-    uint4 v = make_uint4(0, 0, 0, 0);
-    if (r0 + r < rows) v = *reinterpret_cast<const uint4*>(src + (r0 + r) * stride + c);
-    T e[8];
-    memcpy(e, &v, 16);
-#pragma unroll
-    for (int j = 0; j < 8; ++j) dst[(c + j) * (kTileKeys + kPad) + r] = e[j];
+    const bool valid = r0 + r < rows;
+    copy16_async(dst + r * (D + kPad) + c, valid ? src + (r0 + r) * stride + c : src, valid);
   }
 }
 
 template <typename T, int D>
-__global__ void __launch_bounds__(kWarps * 32) attention_tc_kernel(const T* __restrict__ q, const T* __restrict__ k,
+constexpr int tc_smem_bytes() {
+  return static_cast<int>(sizeof(T)) * 5 * kTileRows * (D + kPad);  // Q, then K and V twice
+}
+
+// Four blocks (16 warps) per SM up to D = 64: 128 registers a thread.
+template <typename T, int D>
+__global__ void __launch_bounds__(kWarps * 32, D <= 64 ? 4 : 2) attention_tc_kernel(const T* __restrict__ q, const T* __restrict__ k,
                                                                    const T* __restrict__ v, const T* __restrict__ mask,
                                                                    T* __restrict__ y, FusedAttentionParams p) {
-  constexpr int KS = D + kPad, VS = kTileKeys + kPad;
-  __shared__ __align__(16) T sK[kTileKeys * KS];  // also stages the Q tile first
-  __shared__ __align__(16) T sVt[D * VS];
+  constexpr int S = D + kPad;  // shared row stride, elements
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  T* sQ = reinterpret_cast<T*>(smem_raw);
+  T* sK[2] = {sQ + kTileRows * S, sQ + 2 * kTileRows * S};
+  T* sV[2] = {sQ + 3 * kTileRows * S, sQ + 4 * kTileRows * S};
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;  // the fragment's row group and column pair
@@ -135,69 +159,85 @@ __global__ void __launch_bounds__(kWarps * 32) attention_tc_kernel(const T* __re
   const T* kb = k + p.k.offset(b, p.heads, 0);
   const T* vb = v + p.v.offset(b, p.heads, 0);
 
-  // This warp's Q rows as A fragments: [16, D] in D / 16 k-steps.
-  stage_rows<T, D>(sK, q + p.q.offset(b, p.heads, 0), p.q.row, q0, p.sq);
-  __syncthreads();
-  uint32_t qa[D / 16][4];
-  {
-    const T* wq = sK + warp * 16 * KS;
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-      qa[kk][0] = ld32(wq + g * KS + kk * 16 + 2 * t);
-      qa[kk][1] = ld32(wq + (g + 8) * KS + kk * 16 + 2 * t);
-      qa[kk][2] = ld32(wq + g * KS + kk * 16 + 8 + 2 * t);
-      qa[kk][3] = ld32(wq + (g + 8) * KS + kk * 16 + 8 + 2 * t);
-    }
-  }
+  stage_rows<T, D>(sQ, q + p.q.offset(b, p.heads, 0), p.q.row, q0, p.sq);
+  stage_rows<T, D>(sK[0], kb, p.k.row, 0, p.sk);
+  stage_rows<T, D>(sV[0], vb, p.v.row, 0, p.sk);
+  copy_commit();
 
-  // The lane's two rows: g and g + 8 of the warp's 16.
+  // The lane's two rows: g and g + 8 of the warp's 16; the mask's rows.
   const int row[2] = {q0 + warp * 16 + g, q0 + warp * 16 + g + 8};
-  int64_t mask_row[2] = {0, 0};
+  const T* mrow[2] = {mask, mask};
   for (int r = 0; r < 2; ++r)
-    if (mask && row[r] < p.sq) mask_row[r] = p.mask_row.offset(b * p.sq + row[r]);
+    if (mask && row[r] < p.sq) mrow[r] = mask + p.mask_row.offset(b * p.sq + row[r]);
   float o[D / 8][4] = {};
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+  // ldmatrix row addresses: Q's A fragments (rows by lane % 16, column half by
+  // lane / 16), K's B fragments for key blocks j, j + 1 (lane / 16) and column
+  // halves (lane / 8 % 2), V's for key halves (lane / 8 % 2) and n-tiles n, n + 1.
+  const int a_row = warp * 16 + (lane % 16), a_col = (lane / 16) * 8;
+  const int kb_row = (lane / 16) * 8 + lane % 8, kb_col = (lane / 8 % 2) * 8;
+  const int vb_row = (lane / 8 % 2) * 8 + lane % 8, vb_col = (lane / 16) * 8;
 
-  for (int k0 = 0; k0 < p.sk; k0 += kTileKeys) {
-    __syncthreads();  // every warp is done with the previous tiles (or Q)
-    stage_rows<T, D>(sK, kb, p.k.row, k0, p.sk);
-    stage_rows_transposed<T, D>(sVt, vb, p.v.row, k0, p.sk);
-    __syncthreads();
+  for (int k0 = 0, tile = 0; k0 < p.sk; k0 += kTileKeys, ++tile) {
+    copy_wait<0>();
+    __syncthreads();  // this tile has landed, and every warp is done with the other buffer
+    if (k0 + kTileKeys < p.sk) {
+      stage_rows<T, D>(sK[(tile + 1) % 2], kb, p.k.row, k0 + kTileKeys, p.sk);
+      stage_rows<T, D>(sV[(tile + 1) % 2], vb, p.v.row, k0 + kTileKeys, p.sk);
+    }
+    copy_commit();
+    const T* cK = sK[tile % 2];
+    const T* cV = sV[tile % 2];
 
     // Scores [16, 64] as 8 accumulator tiles of 8 keys.
-    float s[kTileKeys / 8][4];
+    float s[kTileKeys / 8][4] = {};
 #pragma unroll
-    for (int j = 0; j < kTileKeys / 8; ++j) {
-      s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
-      const T* kr = sK + (j * 8 + g) * KS + 2 * t;
+    for (int kk = 0; kk < D / 16; ++kk) {
+      uint32_t a[4];
+      ldmatrix_x4(a, sQ + a_row * S + kk * 16 + a_col);
 #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) Mma<T>::run(s[j], qa[kk], ld32(kr + kk * 16), ld32(kr + kk * 16 + 8));
+      for (int j = 0; j < kTileKeys / 8; j += 2) {
+        uint32_t bk[4];  // b0, b1 of key block j, then of j + 1
+        ldmatrix_x4(bk, cK + (j * 8 + kb_row) * S + kk * 16 + kb_col);
+        Mma<T>::run(s[j], a, bk[0], bk[1]);
+        Mma<T>::run(s[j + 1], a, bk[2], bk[3]);
+      }
     }
 
-    // Scale and mask (rounded as the unfused layers store them), keys past
-    // the end to -inf; the rows' maximum over the quad.
+    // Scale and mask, each rounded to T as the unfused layers store them;
+    // keys past the end -inf; the rows' maximum over the quad.
+    const bool partial = k0 + kTileKeys > p.sk;
     float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
     for (int j = 0; j < kTileKeys / 8; ++j) {
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int r = e / 2, key = k0 + j * 8 + 2 * t + (e & 1);
-        float x = -INFINITY;
-        if (key < p.sk) {
-          x = round_to<T>(p.alpha * s[j][e]);
-          if (mask) x = round_to<T>(x + load_f(mask, mask_row[r] + static_cast<int64_t>(key) * p.mask_col));
+      for (int r = 0; r < 2; ++r) {
+        const int key = k0 + j * 8 + 2 * t;
+        float2 x = Mma<T>::unpack(Mma<T>::pack(p.alpha * s[j][2 * r], p.alpha * s[j][2 * r + 1]));
+        if (mask) {
+          x.x += load_f(mrow[r], key * p.mask_col);
+          x.y += load_f(mrow[r], (key + 1) * p.mask_col);
+          x = Mma<T>::unpack(Mma<T>::pack(x.x, x.y));
         }
-        s[j][e] = x;
-        mx[r] = fmaxf(mx[r], x);
+        if (partial) {
+          if (key >= p.sk) x.x = -INFINITY;
+          if (key + 1 >= p.sk) x.y = -INFINITY;
+        }
+        s[j][2 * r] = x.x;
+        s[j][2 * r + 1] = x.y;
+        mx[r] = fmaxf(mx[r], fmaxf(x.x, x.y));
       }
     }
-    float c[2];
+    float c[2], base[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       mx[r] = fmaxf(mx[r], __shfl_xor_sync(kFull, mx[r], 1));
       mx[r] = fmaxf(mx[r], __shfl_xor_sync(kFull, mx[r], 2));
       const float m_new = fmaxf(m[r], mx[r]);
-      c[r] = m_new == -INFINITY ? 1.f : exp2f((m[r] - m_new) * kLog2e);
+      // exp(x - m) = 2^(x log2e - m log2e); a row with no live key yet keeps
+      // m = -inf and gets 2^-inf = 0 everywhere.
+      base[r] = m_new == -INFINITY ? 0.f : m_new * kLog2e;
+      c[r] = fast_exp2(m[r] * kLog2e - base[r]);
       m[r] = m_new;
       l[r] *= c[r];
     }
@@ -209,9 +249,8 @@ __global__ void __launch_bounds__(kWarps * 32) attention_tc_kernel(const T* __re
     for (int j = 0; j < kTileKeys / 8; ++j) {
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
-        const float lo = m[r] == -INFINITY ? 0.f : exp2f((s[j][2 * r] - m[r]) * kLog2e);
-        const float hi = m[r] == -INFINITY ? 0.f : exp2f((s[j][2 * r + 1] - m[r]) * kLog2e);
-        const uint32_t packed = Mma<T>::pack(lo, hi);
+        const uint32_t packed = Mma<T>::pack(fast_exp2(s[j][2 * r] * kLog2e - base[r]),
+                                             fast_exp2(s[j][2 * r + 1] * kLog2e - base[r]));
         const float2 back = Mma<T>::unpack(packed);  // the values P x V uses
         l[r] += back.x + back.y;
         pa[j / 2][(j % 2) * 2 + r] = packed;
@@ -225,10 +264,14 @@ __global__ void __launch_bounds__(kWarps * 32) attention_tc_kernel(const T* __re
       o[n][3] *= c[1];
     }
 #pragma unroll
-    for (int n = 0; n < D / 8; ++n) {
-      const T* vr = sVt + (n * 8 + g) * VS + 2 * t;
+    for (int kk = 0; kk < kTileKeys / 16; ++kk) {
 #pragma unroll
-      for (int kk = 0; kk < kTileKeys / 16; ++kk) Mma<T>::run(o[n], pa[kk], ld32(vr + kk * 16), ld32(vr + kk * 16 + 8));
+      for (int n = 0; n < D / 8; n += 2) {
+        uint32_t bv[4];  // b0, b1 of n-tile n, then of n + 1
+        ldmatrix_x4_trans(bv, cV + (kk * 16 + vb_row) * S + n * 8 + vb_col);
+        Mma<T>::run(o[n], pa[kk], bv[0], bv[1]);
+        Mma<T>::run(o[n + 1], pa[kk], bv[2], bv[3]);
+      }
     }
   }
 
@@ -310,8 +353,12 @@ __global__ void attention_rows_kernel(const T* __restrict__ q, const T* __restri
 template <typename T, int D>
 Status launch_tc(const void* q, const void* k, const void* v, const void* mask, void* y, const FusedAttentionParams& p,
                  cudaStream_t stream) {
+  constexpr int bytes = tc_smem_bytes<T, D>();
+  static const cudaError_t raised =
+      cudaFuncSetAttribute(attention_tc_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  KILN_CUDA_CHECK(raised);
   const dim3 grid(static_cast<unsigned>((p.sq + kTileRows - 1) / kTileRows), static_cast<unsigned>(p.batch));
-  attention_tc_kernel<T, D><<<grid, kWarps * 32, 0, stream>>>(
+  attention_tc_kernel<T, D><<<grid, kWarps * 32, bytes, stream>>>(
       static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<const T*>(mask),
       static_cast<T*>(y), p);
   KILN_CUDA_CHECK_LAUNCH("attention_tc_kernel");

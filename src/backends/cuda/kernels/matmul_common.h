@@ -129,8 +129,9 @@ Status launch_attention(DType t, const AttentionParams& p, cudaStream_t stream);
 // [.., S, D] tensors and heads stored [.., S, H, D] as the projections write them.
 struct AttentionLayout {
   int64_t outer = 0, head = 0, row = 0;  // element strides
+  __host__ __device__ int64_t at(int64_t o, int64_t h, int64_t i) const { return o * outer + h * head + i * row; }
   __host__ __device__ int64_t offset(int64_t b, int64_t heads, int64_t i) const {
-    return (b / heads) * outer + (b % heads) * head + i * row;
+    return at(b / heads, b % heads, i);
   }
 };
 struct FusedAttentionParams {
@@ -140,16 +141,22 @@ struct FusedAttentionParams {
   float alpha = 1;
   bool nan_to_zero = false;
   AttentionLayout q, k, v, y;
-  cuda::BroadcastMap mask_row;  // over the logical [batch..., sq]
-  int mask_col = 0;
+  int mask_col = 0;             // the mask's stride along the keys (0 or 1)
+  cuda::BroadcastMap mask_row;  // the row kernel: the mask row of [batch..., sq]
+  // The tensor-core kernel: the mask's strides over (outer, head, row), when
+  // its outer dims collapse to one stride; mask_pairs: mask_col == 1 and
+  // every stride even, so two keys come in one 32-bit load.
+  AttentionLayout mask;
+  bool mask_collapses = false, mask_pairs = false;
 };
 constexpr int kRowsMaxKeys = 4096;  // the row kernel keeps a row of scores in shared memory
 constexpr int kRowsMaxHead = 256;   // and a row of Q / Y in registers (8 per lane)
 constexpr int kMmaMaxHead = 128;    // the tensor-core kernel: d == dv, a multiple of 16 up to 128
 
 // Tensor cores (mma.sync), float16 / bfloat16, d == dv a multiple of 16 up to
-// kMmaMaxHead, batch <= 65535, strides and pointers 16-byte aligned: 64 query
-// rows per block, keys in tiles of 64 with an online softmax in registers.
+// kMmaMaxHead, outer and heads <= 65535, a mask that collapses, strides and
+// pointers 16-byte aligned: 64 query rows per block, keys in tiles of 64 with
+// an online softmax in registers.
 Status launch_fused_attention_tc(DType t, const void* q, const void* k, const void* v, const void* mask, void* y,
                                  const FusedAttentionParams& p, cudaStream_t stream);
 // One warp per query row, any float type, sk <= kRowsMaxKeys, d, dv <= kRowsMaxHead.

@@ -103,6 +103,26 @@ bool describe(const LayerView& v, FusedAttentionLayer* out, std::string* why) {
     }
     if (r - 1 > static_cast<size_t>(cuda::kMaxRank)) return fail(why, "too many batch dims for the mask map");
     p.mask_col = static_cast<int>(st[r - 1]);
+    // (outer, head, row) strides: the dims before the heads must be one
+    // stride apart as a whole (all broadcast, or contiguous among the
+    // non-unit dims).
+    const size_t heads_at = r >= 3 ? r - 3 : 0;
+    p.mask.head = r >= 3 ? st[r - 3] : 0;
+    p.mask.row = st[r - 2];
+    p.mask_collapses = true;
+    int64_t span = -1;  // elements one outer step covers, once an inner dim is seen
+    for (size_t i = heads_at; i-- > 0;) {
+      if (scores[i] == 1) continue;
+      if (span < 0) {
+        p.mask.outer = st[i];
+        span = st[i] * scores[i];
+      } else if (st[i] != span) {
+        p.mask_collapses = false;
+      } else {
+        span *= scores[i];
+      }
+    }
+    p.mask_pairs = p.mask_col == 1 && p.mask.outer % 2 == 0 && p.mask.head % 2 == 0 && p.mask.row % 2 == 0;
     p.mask_row.rank = static_cast<int>(r - 1);
     p.mask_row.identity = false;
     for (size_t i = 0; i + 1 < r; ++i) {
@@ -120,7 +140,9 @@ bool tc_supports(const LayerView& v, std::string* why) {
   if (l.p.d != l.p.dv || l.p.d % 16 != 0 || l.p.d > mm::kMmaMaxHead)
     return fail(why, str("head sizes ", l.p.d, " and ", l.p.dv, " (equal, a multiple of 16 up to ", mm::kMmaMaxHead,
                          ")"));
-  if (l.p.batch > 65535) return fail(why, "more than 65535 batch matrices");
+  if (l.p.heads > 65535 || l.p.batch / std::max<int64_t>(l.p.heads, 1) > 65535)
+    return fail(why, "more than 65535 heads or outer batches");
+  if (l.has_mask && !l.p.mask_collapses) return fail(why, "the mask's batch dims do not collapse to one stride");
   return true;
 }
 

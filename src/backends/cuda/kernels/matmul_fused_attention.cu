@@ -154,12 +154,12 @@ __global__ void __launch_bounds__(kWarps * 32, D <= 64 ? 4 : 2) attention_tc_ker
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;  // the fragment's row group and column pair
-  const int64_t b = blockIdx.y;
+  const int64_t ob = blockIdx.z, h = blockIdx.y;  // the batch matrix: outer index and head
   const int q0 = blockIdx.x * kTileRows;
-  const T* kb = k + p.k.offset(b, p.heads, 0);
-  const T* vb = v + p.v.offset(b, p.heads, 0);
+  const T* kb = k + p.k.at(ob, h, 0);
+  const T* vb = v + p.v.at(ob, h, 0);
 
-  stage_rows<T, D>(sQ, q + p.q.offset(b, p.heads, 0), p.q.row, q0, p.sq);
+  stage_rows<T, D>(sQ, q + p.q.at(ob, h, 0), p.q.row, q0, p.sq);
   stage_rows<T, D>(sK[0], kb, p.k.row, 0, p.sk);
   stage_rows<T, D>(sV[0], vb, p.v.row, 0, p.sk);
   copy_commit();
@@ -168,7 +168,7 @@ __global__ void __launch_bounds__(kWarps * 32, D <= 64 ? 4 : 2) attention_tc_ker
   const int row[2] = {q0 + warp * 16 + g, q0 + warp * 16 + g + 8};
   const T* mrow[2] = {mask, mask};
   for (int r = 0; r < 2; ++r)
-    if (mask && row[r] < p.sq) mrow[r] = mask + p.mask_row.offset(b * p.sq + row[r]);
+    if (mask && row[r] < p.sq) mrow[r] = mask + p.mask.at(ob, h, row[r]);
   float o[D / 8][4] = {};
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
   // ldmatrix row addresses: Q's A fragments (rows by lane % 16, column half by
@@ -215,9 +215,14 @@ __global__ void __launch_bounds__(kWarps * 32, D <= 64 ? 4 : 2) attention_tc_ker
         const int key = k0 + j * 8 + 2 * t;
         float2 x = Mma<T>::unpack(Mma<T>::pack(p.alpha * s[j][2 * r], p.alpha * s[j][2 * r + 1]));
         if (mask) {
-          x.x += load_f(mrow[r], key * p.mask_col);
-          x.y += load_f(mrow[r], (key + 1) * p.mask_col);
-          x = Mma<T>::unpack(Mma<T>::pack(x.x, x.y));
+          float2 mv;
+          if (p.mask_pairs && !(partial && key + 1 >= p.sk)) {
+            mv = Mma<T>::unpack(*reinterpret_cast<const uint32_t*>(mrow[r] + key));
+          } else {
+            mv.x = key < p.sk ? load_f(mrow[r], key * p.mask_col) : 0.f;  // no reads past the row
+            mv.y = key + 1 < p.sk ? load_f(mrow[r], (key + 1) * p.mask_col) : 0.f;
+          }
+          x = Mma<T>::unpack(Mma<T>::pack(x.x + mv.x, x.y + mv.y));
         }
         if (partial) {
           if (key >= p.sk) x.x = -INFINITY;
@@ -282,7 +287,7 @@ __global__ void __launch_bounds__(kWarps * 32, D <= 64 ? 4 : 2) attention_tc_ker
     l[r] += __shfl_xor_sync(kFull, l[r], 1);
     l[r] += __shfl_xor_sync(kFull, l[r], 2);
     if (row[r] >= p.sq) continue;
-    T* yr = y + p.y.offset(b, p.heads, row[r]);
+    T* yr = y + p.y.at(ob, h, row[r]);
     const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
     const float dead = p.nan_to_zero ? 0.f : NAN;
 #pragma unroll
@@ -357,10 +362,13 @@ Status launch_tc(const void* q, const void* k, const void* v, const void* mask, 
   static const cudaError_t raised =
       cudaFuncSetAttribute(attention_tc_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
   KILN_CUDA_CHECK(raised);
-  const dim3 grid(static_cast<unsigned>((p.sq + kTileRows - 1) / kTileRows), static_cast<unsigned>(p.batch));
+  const dim3 grid(static_cast<unsigned>((p.sq + kTileRows - 1) / kTileRows), static_cast<unsigned>(p.heads),
+                  static_cast<unsigned>(p.batch / p.heads));
+  FusedAttentionParams pp = p;
+  pp.mask_pairs = p.mask_pairs && reinterpret_cast<uintptr_t>(mask) % 4 == 0;
   attention_tc_kernel<T, D><<<grid, kWarps * 32, bytes, stream>>>(
       static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<const T*>(mask),
-      static_cast<T*>(y), p);
+      static_cast<T*>(y), pp);
   KILN_CUDA_CHECK_LAUNCH("attention_tc_kernel");
   return Status::Ok();
 }

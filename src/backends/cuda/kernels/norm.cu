@@ -13,9 +13,7 @@
 // The fast path holds the row in registers (one read of X, one write of Y;
 // two-pass mean/variance from the registers), with 16-byte vector accesses
 // when the row length and pointers allow: BERT's LayerNorm over 768 fp16 is
-// one warp per row, three 16-byte loads a lane (one warp rather than 96
-// threads: ncu showed the block-wide reductions' barriers keeping the issue
-// slots 63% busy on a memory-bound op). Rows too long for registers, or
+// 96 threads per row, one 16-byte load each. Rows too long for registers, or
 // whose parameters are of another type than X, take the three-pass kernel.
 #include "backends/cuda/kernels/reduce_common.cuh"
 
@@ -490,15 +488,9 @@ class NormKernel : public CudaKernel {
         if (i >= 0) vec = vec && aligned_to(a.inputs[static_cast<size_t>(i)], 16);
     const int64_t kv = vec ? kV : 1;
     const int64_t nvec = (p_.a.cols + kv - 1) / kv;
-    // A row of up to 8 vectors a lane is one warp's (4 rows a block): its
-    // statistics are warp shuffles, with no shared memory or block barrier.
-    // Longer rows: the fewest iterations keeping a row within 512 threads, else 1024.
+    // Fewest iterations keeping a row within 512 threads, else 1024.
     int iters = 1;
-    if (nvec <= 32 * 8) {
-      while (32 * iters < nvec) iters *= 2;
-    } else {
-      while (iters < 8 && (nvec + iters - 1) / iters > 512) iters *= 2;
-    }
+    while (iters < 8 && (nvec + iters - 1) / iters > 512) iters *= 2;
     const int64_t threads = ((nvec + iters - 1) / iters + 31) / 32 * 32;
     if (threads > kMaxThreads) return launch_loop<T, T>(a);
     const unsigned t = static_cast<unsigned>(std::max<int64_t>(threads, 32));

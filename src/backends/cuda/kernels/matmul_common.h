@@ -144,10 +144,10 @@ struct FusedAttentionParams {
   int mask_col = 0;             // the mask's stride along the keys (0 or 1)
   cuda::BroadcastMap mask_row;  // the row kernel: the mask row of [batch..., sq]
   // The tensor-core kernel: the mask's strides over (outer, head, row), when
-  // its outer dims collapse to one stride; mask_pairs: mask_col == 1 and
-  // every stride even, so two keys come in one 32-bit load.
+  // its outer dims collapse to one stride; mask_staged: keys contiguous and
+  // every stride and sk a multiple of 8, so tiles copy in 16-byte pieces.
   AttentionLayout mask;
-  bool mask_collapses = false, mask_pairs = false;
+  bool mask_collapses = false, mask_staged = false;
 };
 constexpr int kRowsMaxKeys = 4096;  // the row kernel keeps a row of scores in shared memory
 constexpr int kRowsMaxHead = 256;   // and a row of Q / Y in registers (8 per lane)

@@ -122,7 +122,8 @@ bool describe(const LayerView& v, FusedAttentionLayer* out, std::string* why) {
         span *= scores[i];
       }
     }
-    p.mask_pairs = p.mask_col == 1 && p.mask.outer % 2 == 0 && p.mask.head % 2 == 0 && p.mask.row % 2 == 0;
+    p.mask_staged = p.mask_col == 1 && p.mask.outer % 8 == 0 && p.mask.head % 8 == 0 && p.mask.row % 8 == 0 &&
+                    p.sk % 8 == 0;
     p.mask_row.rank = static_cast<int>(r - 1);
     p.mask_row.identity = false;
     for (size_t i = 0; i + 1 < r; ++i) {

@@ -136,9 +136,44 @@ __device__ __forceinline__ void stage_rows(T* dst, const T* src, int64_t stride,
   }
 }
 
+// Q, K and V twice, and the mask's two tiles when staged.
 template <typename T, int D>
-constexpr int tc_smem_bytes() {
-  return static_cast<int>(sizeof(T)) * 5 * kTileRows * (D + kPad);  // Q, then K and V twice
+constexpr int tc_smem_bytes(bool staged_mask) {
+  return static_cast<int>(sizeof(T)) * kTileRows * (5 * (D + kPad) + (staged_mask ? 2 * (kTileKeys + kPad) : 0));
+}
+
+// How the scores meet the mask: none; a [64, 64] tile staged in shared
+// memory with K and V (keys contiguous, rows 16-byte aligned); or element
+// loads from global memory for every other broadcast.
+enum MaskMode { kNoMask, kMaskStaged, kMaskGlobal };
+
+// Scale, then add the mask, each rounded to T as the unfused FusedMatMul
+// and FusedSoftmax store them. The lane's elements of tile j are rows g and
+// g + 8 (r), keys key0 + 8j and + 1; `srow` points at row g of the staged
+// tile, `mrow` at the rows in global memory. Keys >= sk are not read.
+template <typename T, int kMode>
+__device__ __forceinline__ void scale_and_mask(float (&s)[kTileKeys / 8][4], float alpha, const T* srow,
+                                               const T* const (&mrow)[2], int key0, int sk, int mask_col) {
+#pragma unroll
+  for (int j = 0; j < kTileKeys / 8; ++j) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      float2 x = Mma<T>::unpack(Mma<T>::pack(alpha * s[j][2 * r], alpha * s[j][2 * r + 1]));
+      if constexpr (kMode != kNoMask) {
+        const int key = key0 + j * 8;
+        float2 mv;
+        if constexpr (kMode == kMaskStaged) {
+          mv = Mma<T>::unpack(*reinterpret_cast<const uint32_t*>(srow + r * 8 * (kTileKeys + kPad) + j * 8));
+        } else {
+          mv.x = key < sk ? load_f(mrow[r], key * mask_col) : 0.f;
+          mv.y = key + 1 < sk ? load_f(mrow[r], (key + 1) * mask_col) : 0.f;
+        }
+        x = Mma<T>::unpack(Mma<T>::pack(x.x + mv.x, x.y + mv.y));
+      }
+      s[j][2 * r] = x.x;
+      s[j][2 * r + 1] = x.y;
+    }
+  }
 }
 
 // Four blocks (16 warps) per SM up to D = 64: 128 registers a thread.
@@ -148,9 +183,14 @@ __global__ void __launch_bounds__(kWarps * 32, D <= 64 ? 4 : 2) attention_tc_ker
                                                                    T* __restrict__ y, FusedAttentionParams p) {
   constexpr int S = D + kPad;  // shared row stride, elements
   extern __shared__ __align__(16) unsigned char smem_raw[];
+  constexpr int MS = kTileKeys + kPad;  // staged mask row stride
+  // Buffer b of K, V and the mask (computed, not indexed from an array,
+  // which would live in local memory).
   T* sQ = reinterpret_cast<T*>(smem_raw);
-  T* sK[2] = {sQ + kTileRows * S, sQ + 2 * kTileRows * S};
-  T* sV[2] = {sQ + 3 * kTileRows * S, sQ + 4 * kTileRows * S};
+  auto sK = [&](int b) { return sQ + (1 + 2 * b) * kTileRows * S; };
+  auto sV = [&](int b) { return sQ + (2 + 2 * b) * kTileRows * S; };
+  auto sM = [&](int b) { return sQ + 5 * kTileRows * S + b * kTileRows * MS; };
+  const MaskMode mode = !mask ? kNoMask : p.mask_staged ? kMaskStaged : kMaskGlobal;
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;  // the fragment's row group and column pair
@@ -159,9 +199,18 @@ __global__ void __launch_bounds__(kWarps * 32, D <= 64 ? 4 : 2) attention_tc_ker
   const T* kb = k + p.k.at(ob, h, 0);
   const T* vb = v + p.v.at(ob, h, 0);
 
+  // The staged mask tile: rows q0.. of this block, keys k0.. (8 per copy).
+  auto stage_mask = [&](T* dst, int k0) {
+    for (int i = threadIdx.x; i < kTileRows * kTileKeys / 8; i += kWarps * 32) {
+      const int r = i / (kTileKeys / 8), c = (i % (kTileKeys / 8)) * 8;
+      const bool valid = q0 + r < p.sq && k0 + c < p.sk;
+      copy16_async(dst + r * MS + c, valid ? mask + p.mask.at(ob, h, q0 + r) + k0 + c : mask, valid);
+    }
+  };
   stage_rows<T, D>(sQ, q + p.q.at(ob, h, 0), p.q.row, q0, p.sq);
-  stage_rows<T, D>(sK[0], kb, p.k.row, 0, p.sk);
-  stage_rows<T, D>(sV[0], vb, p.v.row, 0, p.sk);
+  stage_rows<T, D>(sK(0), kb, p.k.row, 0, p.sk);
+  stage_rows<T, D>(sV(0), vb, p.v.row, 0, p.sk);
+  if (mode == kMaskStaged) stage_mask(sM(0), 0);
   copy_commit();
 
   // The lane's two rows: g and g + 8 of the warp's 16; the mask's rows.
@@ -182,12 +231,13 @@ __global__ void __launch_bounds__(kWarps * 32, D <= 64 ? 4 : 2) attention_tc_ker
     copy_wait<0>();
     __syncthreads();  // this tile has landed, and every warp is done with the other buffer
     if (k0 + kTileKeys < p.sk) {
-      stage_rows<T, D>(sK[(tile + 1) % 2], kb, p.k.row, k0 + kTileKeys, p.sk);
-      stage_rows<T, D>(sV[(tile + 1) % 2], vb, p.v.row, k0 + kTileKeys, p.sk);
+      stage_rows<T, D>(sK((tile + 1) % 2), kb, p.k.row, k0 + kTileKeys, p.sk);
+      stage_rows<T, D>(sV((tile + 1) % 2), vb, p.v.row, k0 + kTileKeys, p.sk);
+      if (mode == kMaskStaged) stage_mask(sM((tile + 1) % 2), k0 + kTileKeys);
     }
     copy_commit();
-    const T* cK = sK[tile % 2];
-    const T* cV = sV[tile % 2];
+    const T* cK = sK(tile % 2);
+    const T* cV = sV(tile % 2);
 
     // Scores [16, 64] as 8 accumulator tiles of 8 keys.
     float s[kTileKeys / 8][4] = {};
@@ -204,34 +254,25 @@ __global__ void __launch_bounds__(kWarps * 32, D <= 64 ? 4 : 2) attention_tc_ker
       }
     }
 
-    // Scale and mask, each rounded to T as the unfused layers store them;
-    // keys past the end -inf; the rows' maximum over the quad.
-    const bool partial = k0 + kTileKeys > p.sk;
+    // Scale and mask (one branch per tile), keys past the end -inf, the
+    // rows' maximum over the quad.
+    const int key0 = k0 + 2 * t;
+    const T* srow = sM(tile % 2) + (warp * 16 + g) * MS + 2 * t;
+    if (mode == kMaskStaged) scale_and_mask<T, kMaskStaged>(s, p.alpha, srow, mrow, key0, p.sk, p.mask_col);
+    else if (mode == kMaskGlobal) scale_and_mask<T, kMaskGlobal>(s, p.alpha, srow, mrow, key0, p.sk, p.mask_col);
+    else scale_and_mask<T, kNoMask>(s, p.alpha, srow, mrow, key0, p.sk, p.mask_col);
+    if (k0 + kTileKeys > p.sk) {
+#pragma unroll
+      for (int j = 0; j < kTileKeys / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          if (key0 + j * 8 + (e & 1) >= p.sk) s[j][e] = -INFINITY;
+    }
     float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
     for (int j = 0; j < kTileKeys / 8; ++j) {
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        const int key = k0 + j * 8 + 2 * t;
-        float2 x = Mma<T>::unpack(Mma<T>::pack(p.alpha * s[j][2 * r], p.alpha * s[j][2 * r + 1]));
-        if (mask) {
-          float2 mv;
-          if (p.mask_pairs && !(partial && key + 1 >= p.sk)) {
-            mv = Mma<T>::unpack(*reinterpret_cast<const uint32_t*>(mrow[r] + key));
-          } else {
-            mv.x = key < p.sk ? load_f(mrow[r], key * p.mask_col) : 0.f;  // no reads past the row
-            mv.y = key + 1 < p.sk ? load_f(mrow[r], (key + 1) * p.mask_col) : 0.f;
-          }
-          x = Mma<T>::unpack(Mma<T>::pack(x.x + mv.x, x.y + mv.y));
-        }
-        if (partial) {
-          if (key >= p.sk) x.x = -INFINITY;
-          if (key + 1 >= p.sk) x.y = -INFINITY;
-        }
-        s[j][2 * r] = x.x;
-        s[j][2 * r + 1] = x.y;
-        mx[r] = fmaxf(mx[r], fmaxf(x.x, x.y));
-      }
+      mx[0] = fmaxf(mx[0], fmaxf(s[j][0], s[j][1]));
+      mx[1] = fmaxf(mx[1], fmaxf(s[j][2], s[j][3]));
     }
     float c[2], base[2];
 #pragma unroll
@@ -358,14 +399,14 @@ __global__ void attention_rows_kernel(const T* __restrict__ q, const T* __restri
 template <typename T, int D>
 Status launch_tc(const void* q, const void* k, const void* v, const void* mask, void* y, const FusedAttentionParams& p,
                  cudaStream_t stream) {
-  constexpr int bytes = tc_smem_bytes<T, D>();
-  static const cudaError_t raised =
-      cudaFuncSetAttribute(attention_tc_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  static const cudaError_t raised = cudaFuncSetAttribute(
+      attention_tc_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, tc_smem_bytes<T, D>(true));
   KILN_CUDA_CHECK(raised);
   const dim3 grid(static_cast<unsigned>((p.sq + kTileRows - 1) / kTileRows), static_cast<unsigned>(p.heads),
                   static_cast<unsigned>(p.batch / p.heads));
   FusedAttentionParams pp = p;
-  pp.mask_pairs = p.mask_pairs && reinterpret_cast<uintptr_t>(mask) % 4 == 0;
+  pp.mask_staged = mask && p.mask_staged && reinterpret_cast<uintptr_t>(mask) % 16 == 0;
+  const int bytes = tc_smem_bytes<T, D>(pp.mask_staged);
   attention_tc_kernel<T, D><<<grid, kWarps * 32, bytes, stream>>>(
       static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<const T*>(mask),
       static_cast<T*>(y), pp);

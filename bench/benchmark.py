@@ -28,10 +28,10 @@ MODELS = {
 MEDIAN = re.compile(r"Latency: .*median = ([0-9.]+) ms")
 GPU_MEDIAN = re.compile(r"GPU Compute Time: .*median = ([0-9.]+) ms")
 THROUGHPUT = re.compile(r"Throughput: ([0-9.]+) qps")
-BUILD_TIME = re.compile(r"build time: ([0-9.]+) s")
+BUILD_TIME = re.compile(r"Engine built in ([0-9.]+) s")
 DEVICE = re.compile(r"Selected Device: (.*)")
 LIBRARIES = re.compile(r"Libraries: (.*)")
-ARENA = re.compile(r"memory: (.*)")
+ARENA = re.compile(r"Engine built in [0-9.]+ s: [0-9]+ layers, (.*)")
 
 
 def run_kiln(kiln, onnx, shapes, log_path):

@@ -19,6 +19,7 @@ void register_all_families(OpRegistry& r) {
   register_fused_ops(r);
   register_fused_norm_ops(r);
   register_fused_softmax_ops(r);
+  register_fused_attention_ops(r);
 }
 
 }  // namespace kiln

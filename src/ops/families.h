@@ -19,5 +19,6 @@ void register_quant_ops(OpRegistry& r);         // QuantizeLinear, DequantizeLin
 void register_fused_ops(OpRegistry& r);         // kiln.FusedConv, kiln.FusedMatMul, kiln.Reformat
 void register_fused_norm_ops(OpRegistry& r);    // kiln.FusedLayerNorm
 void register_fused_softmax_ops(OpRegistry& r); // kiln.FusedSoftmax
+void register_fused_attention_ops(OpRegistry& r);  // kiln.FusedAttention
 
 }  // namespace kiln

@@ -15,6 +15,7 @@ Status run_build_passes(Graph& graph, const PassOptions& options) {
     KILN_RETURN_IF_ERROR(fuse_matmul(graph));
     KILN_RETURN_IF_ERROR(fold_matmul_operands(graph));
     KILN_RETURN_IF_ERROR(fuse_softmax(graph));
+    KILN_RETURN_IF_ERROR(fuse_attention(graph, options.fp16));
     KILN_RETURN_IF_ERROR(fuse_layernorm(graph));
   }
   // Precision last: fused layers convert as a whole, with their weights.

@@ -29,6 +29,8 @@ Status fuse_conv(Graph& graph);                             // fuse_conv.cpp
 Status fuse_matmul(Graph& graph);                           // fuse_matmul.cpp
 Status fold_matmul_operands(Graph& graph);                  // fold_matmul_operands.cpp
 Status fuse_softmax(Graph& graph);                          // fuse_softmax.cpp
+// fp16: the graph will run in float16 (--fp16); attention fuses only in reduced precision.
+Status fuse_attention(Graph& graph, bool fp16);             // fuse_attention.cpp
 Status fuse_layernorm(Graph& graph);                        // fuse_layernorm.cpp
 
 }  // namespace kiln

@@ -201,9 +201,11 @@ TEST(MatMulGpu, BertAttentionBatchedMatMulsFp16) {
 }
 
 // BERT attention as torch's dynamo export writes it (scaled Q and K^T through
-// Reshape/Transpose/Reshape, mask Add, Softmax, NaN guard, P . V) becomes
-// three layers: FusedMatMul (alpha, transB), FusedSoftmax and MatMul.
-Recipe dynamo_attention(int64_t b, int64_t h, int64_t s, int64_t d) {
+// Reshape/Transpose/Reshape, mask Add, Softmax, NaN guard, P . V), with sq
+// queries and sk keys; the mask is [b, 1, 1, sk] or [b, 1, sq, sk] and, with
+// `dead_batch`, masks every key of batch 0 (its rows become 0).
+Recipe dynamo_attention(int64_t b, int64_t h, int64_t sq, int64_t sk, int64_t d, bool full_mask = false,
+                        bool dead_batch = false) {
   return [=](Net& net) {
     auto ints = [&](const std::string& name, std::vector<int64_t> v) {
       Tensor t = Tensor::alloc(DType::kInt64, {static_cast<int64_t>(v.size())}).value();
@@ -219,13 +221,17 @@ Recipe dynamo_attention(int64_t b, int64_t h, int64_t s, int64_t d) {
       c->constant = std::make_shared<const Tensor>(std::move(t));
       return c;
     };
-    Value* q = net.input("q", DType::kFloat32, {b, h, s, d});
-    Value* k = net.input("k", DType::kFloat32, {b, h, s, d});
-    Value* v = net.input("v", DType::kFloat32, {b, h, s, d});
-    Value* mask = net.input("mask", DType::kFloat32, {b, 1, 1, s}, -3, 0);
-    Value* kt = net.node1("Reshape", {k, ints("s1", {-1, s, d})});
+    Value* q = net.input("q", DType::kFloat32, {b, h, sq, d});
+    Value* k = net.input("k", DType::kFloat32, {b, h, sk, d});
+    Value* v = net.input("v", DType::kFloat32, {b, h, sk, d});
+    Value* mask = net.input("mask", DType::kFloat32, {b, 1, full_mask ? sq : 1, sk}, -3, 0);
+    if (dead_batch) {
+      Tensor& m = net.feeds["mask"];
+      for (int64_t i = 0; i < m.numel() / b; ++i) m.set_f64(i, -INFINITY);
+    }
+    Value* kt = net.node1("Reshape", {k, ints("s1", {-1, sk, d})});
     kt = net.node1("Transpose", {kt}, {{"perm", Attr::of_ints({0, 2, 1})}});
-    kt = net.node1("Reshape", {kt, ints("s2", {b, h, d, s})});
+    kt = net.node1("Reshape", {kt, ints("s2", {b, h, d, sk})});
     const float root = static_cast<float>(std::sqrt(1.0 / std::sqrt(static_cast<double>(d))));
     Value* scores = net.node1("MatMul", {net.node1("Mul", {q, scalar("c1", root)}), net.node1("Mul", {kt, scalar("c2", root)})});
     Value* p = net.node1("Softmax", {net.node1("Add", {scores, mask})}, {{"axis", i64(-1)}});
@@ -234,16 +240,42 @@ Recipe dynamo_attention(int64_t b, int64_t h, int64_t s, int64_t d) {
   };
 }
 
-TEST(MatMulGpu, DynamoAttentionBecomesThreeLayers) {
+// In fp16 the whole attention becomes one kiln.FusedAttention layer on
+// tensor cores (head 64); in fp32 it stays cuBLASLt GEMMs and a softmax.
+TEST(MatMulGpu, DynamoAttentionBecomesOneLayer) {
   KILN_REQUIRE_GPU();
   for (bool fp16 : {false, true}) {
     SCOPED_TRACE(fp16 ? "fp16" : "fp32");
     testing::GpuRun run;
-    expect_matches(dynamo_attention(2, 3, 37, 64), on(fp16, "cublaslt.gemm", "kiln.FusedMatMul"), &run);
+    expect_matches(dynamo_attention(2, 3, 37, 37, 64),
+                   fp16 ? on(true, "kiln.attention_tc", "kiln.FusedAttention") : on(false, "cublaslt.gemm"), &run);
     std::vector<std::string> ops;
     for (const auto& l : run.report.layers)
       if (l.op != "Cast") ops.push_back(l.op);  // fp16 engines convert the fp32 inputs and output
-    EXPECT_EQ(ops, (std::vector<std::string>{"kiln.FusedMatMul", "kiln.FusedSoftmax", "MatMul"})) << run.report.to_text();
+    const std::vector<std::string> want =
+        fp16 ? std::vector<std::string>{"kiln.FusedAttention"}
+             : std::vector<std::string>{"kiln.FusedMatMul", "kiln.FusedSoftmax", "MatMul"};
+    EXPECT_EQ(ops, want) << run.report.to_text();
+  }
+}
+
+// Both attention kernels (fp16) against the unfused CPU reference: query
+// and key counts that are not multiples of the 64-row tiles, more keys than
+// queries, both mask shapes, a batch whose keys are all masked, head sizes
+// 32, 64, 80, 128 (tensor cores) and 40 (the row kernel).
+TEST(MatMulGpu, FusedAttentionShapes) {
+  KILN_REQUIRE_GPU();
+  struct Shape5 {
+    int64_t b, h, sq, sk, d;
+  };
+  for (const Shape5& s : {Shape5{2, 3, 37, 37, 64}, Shape5{1, 2, 130, 200, 64}, Shape5{2, 1, 64, 64, 32},
+                          Shape5{1, 2, 65, 70, 128}, Shape5{2, 2, 20, 33, 80}, Shape5{2, 2, 9, 150, 40}}) {
+    for (bool full_mask : {false, true}) {
+      SCOPED_TRACE(str("b", s.b, " h", s.h, " sq", s.sq, " sk", s.sk, " d", s.d, full_mask ? " [b,1,sq,sk]" : ""));
+      const bool tc = s.d % 16 == 0;
+      expect_matches(dynamo_attention(s.b, s.h, s.sq, s.sk, s.d, full_mask, /*dead_batch=*/s.b > 1),
+                     on(true, tc ? "kiln.attention_tc" : "kiln.attention_rows", "kiln.FusedAttention"));
+    }
   }
 }
 

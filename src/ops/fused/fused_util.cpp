@@ -2,14 +2,18 @@
 
 namespace kiln {
 
-Expected<Tensor> run_component(const std::string& op, const Node& parent, const std::map<std::string, Attr>& attrs,
-                               const std::vector<const Tensor*>& inputs, const Limits& limits) {
-  const OpSchema* schema = OpRegistry::global().find("", op, kMaxOnnxOpset);
-  if (!schema) return Internal("fused op needs ", op, ", which is not registered");
+namespace {
+
+Expected<Tensor> run_in(const std::string& domain, int64_t opset, const std::string& op, const Node& parent,
+                        const std::map<std::string, Attr>& attrs, const std::vector<const Tensor*>& inputs,
+                        const Limits& limits) {
+  const OpSchema* schema = OpRegistry::global().find(domain, op, opset);
+  if (!schema) return Internal("fused op needs ", domain.empty() ? "" : domain + ".", op, ", which is not registered");
   Node node;
   node.name = parent.name;
   node.op = op;
-  node.opset = kMaxOnnxOpset;
+  node.domain = domain;
+  node.opset = opset;
   node.attrs = attrs;
   Value dummy_in, dummy_out;
   for (const Tensor* t : inputs) node.inputs.push_back(t ? &dummy_in : nullptr);
@@ -17,6 +21,19 @@ Expected<Tensor> run_component(const std::string& op, const Node& parent, const 
   CpuContext ctx(node, inputs, limits);
   KILN_RETURN_IF_ERROR(schema->cpu(ctx));
   return std::move(ctx.outputs()[0]);
+}
+
+}  // namespace
+
+Expected<Tensor> run_component(const std::string& op, const Node& parent, const std::map<std::string, Attr>& attrs,
+                               const std::vector<const Tensor*>& inputs, const Limits& limits) {
+  return run_in("", kMaxOnnxOpset, op, parent, attrs, inputs, limits);
+}
+
+Expected<Tensor> run_kiln_component(const std::string& op, const Node& parent,
+                                    const std::map<std::string, Attr>& attrs,
+                                    const std::vector<const Tensor*>& inputs, const Limits& limits) {
+  return run_in("kiln", 1, op, parent, attrs, inputs, limits);
 }
 
 Status infer_component(const std::string& op, InferContext& ctx, const std::vector<Value*>& inputs,

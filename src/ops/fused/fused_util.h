@@ -16,6 +16,12 @@ namespace kiln {
 Expected<Tensor> run_component(const std::string& op, const Node& parent, const std::map<std::string, Attr>& attrs,
                                const std::vector<const Tensor*>& inputs, const Limits& limits);
 
+// The same for one of Kiln's own ops (domain "kiln", opset 1), so a fused
+// op can be the composition of other fused ops.
+Expected<Tensor> run_kiln_component(const std::string& op, const Node& parent,
+                                    const std::map<std::string, Attr>& attrs,
+                                    const std::vector<const Tensor*>& inputs, const Limits& limits);
+
 // Infers ai.onnx `op` on `inputs` (values of the fused node, nullptr for an
 // omitted input) with `attrs`, and sets the fused node's output 0 to its
 // output 0's type and shape.

@@ -8,6 +8,7 @@ void register_matmul_kernels(CudaKernelRegistry& r) {
   register_matmul_gemm_kernels(r);
   register_matmul_attention_kernels(r);
   register_matmul_einsum_kernels(r);
+  register_fused_attention_kernels(r);
 }
 
 namespace mm {
@@ -57,6 +58,18 @@ bool attr_string(const PlanLayer& l, const std::string& key, const std::string& 
   }
   if (a->kind != AttrKind::kString) return wrong_kind(key, AttrKind::kString, a->kind, why);
   *out = a->s;
+  return true;
+}
+
+bool attr_ints(const PlanLayer& l, const std::string& key, const std::vector<int64_t>& dflt, std::vector<int64_t>* out,
+               std::string* why) {
+  const Attr* a = find(l, key);
+  if (!a) {
+    *out = dflt;
+    return true;
+  }
+  if (a->kind != AttrKind::kInts) return wrong_kind(key, AttrKind::kInts, a->kind, why);
+  *out = a->ints;
   return true;
 }
 

@@ -9,6 +9,7 @@
 //   matmul_gemm.cu             reference GEMM kernels (float, integer) and the bias/activation epilogue kernel
 //   matmul_attention.{cpp,cu}  Attention (opset 23+): one fused kernel
 //   matmul_einsum.{cpp,cu}     Einsum: equation planning and a generic kernel
+//   matmul_fused_attention.{cpp,cu}  kiln.FusedAttention: a tensor-core kernel and a row kernel
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -26,6 +27,7 @@ namespace kiln {
 void register_matmul_gemm_kernels(CudaKernelRegistry& r);       // matmul_gemm.cpp
 void register_matmul_attention_kernels(CudaKernelRegistry& r);  // matmul_attention.cpp
 void register_matmul_einsum_kernels(CudaKernelRegistry& r);     // matmul_einsum.cpp
+void register_fused_attention_kernels(CudaKernelRegistry& r);   // matmul_fused_attention.cpp
 
 namespace mm {
 
@@ -35,6 +37,8 @@ bool attr_int(const PlanLayer& l, const std::string& key, int64_t dflt, int64_t*
 bool attr_float(const PlanLayer& l, const std::string& key, float dflt, float* out, std::string* why);
 bool attr_string(const PlanLayer& l, const std::string& key, const std::string& dflt, std::string* out,
                  std::string* why);
+bool attr_ints(const PlanLayer& l, const std::string& key, const std::vector<int64_t>& dflt, std::vector<int64_t>* out,
+               std::string* why);
 
 bool is_gpu_float(DType t);  // float32, float16, bfloat16
 bool all_linear(const LayerView& v);
@@ -113,6 +117,51 @@ struct AttentionParams {
 
 // Q, K, V, past, Y and qk all of type t.
 Status launch_attention(DType t, const AttentionParams& p, cudaStream_t stream);
+
+// ---- kiln.FusedAttention (matmul_fused_attention.cu) -----------------------
+
+// Y[b] = softmax(alpha * Q[b] K[b]^T + mask) V[b] for each of `batch`
+// matrices (Q [sq, d], K [sk, d], V [sk, dv], Y [sq, dv], contiguous), with
+// the roundings of the unfused layers. The mask element of score row
+// r = b * sq + i and key j is mask_row.offset(r) + j * mask_col.
+// Where row i of batch matrix b of Q, K, V or Y starts: batch b is
+// (outer, head) = (b / heads, b % heads), so one struct covers contiguous
+// [.., S, D] tensors and heads stored [.., S, H, D] as the projections write them.
+struct AttentionLayout {
+  int64_t outer = 0, head = 0, row = 0;  // element strides
+  __host__ __device__ int64_t at(int64_t o, int64_t h, int64_t i) const { return o * outer + h * head + i * row; }
+  __host__ __device__ int64_t offset(int64_t b, int64_t heads, int64_t i) const {
+    return at(b / heads, b % heads, i);
+  }
+};
+struct FusedAttentionParams {
+  int64_t batch = 0;  // outer * heads batch matrices
+  int64_t heads = 1;
+  int sq = 0, sk = 0, d = 0, dv = 0;
+  float alpha = 1;
+  bool nan_to_zero = false;
+  AttentionLayout q, k, v, y;
+  int mask_col = 0;             // the mask's stride along the keys (0 or 1)
+  cuda::BroadcastMap mask_row;  // the row kernel: the mask row of [batch..., sq]
+  // The tensor-core kernel: the mask's strides over (outer, head, row), when
+  // its outer dims collapse to one stride; mask_staged: keys contiguous and
+  // every stride and sk a multiple of 8, so tiles copy in 16-byte pieces.
+  AttentionLayout mask;
+  bool mask_collapses = false, mask_staged = false;
+};
+constexpr int kRowsMaxKeys = 4096;  // the row kernel keeps a row of scores in shared memory
+constexpr int kRowsMaxHead = 256;   // and a row of Q / Y in registers (8 per lane)
+constexpr int kMmaMaxHead = 128;    // the tensor-core kernel: d == dv, a multiple of 16 up to 128
+
+// Tensor cores (mma.sync), float16 / bfloat16, d == dv a multiple of 16 up to
+// kMmaMaxHead, outer and heads <= 65535, a mask that collapses, strides and
+// pointers 16-byte aligned: 64 query rows per block, keys in tiles of 64 with
+// an online softmax in registers.
+Status launch_fused_attention_tc(DType t, const void* q, const void* k, const void* v, const void* mask, void* y,
+                                 const FusedAttentionParams& p, cudaStream_t stream);
+// One warp per query row, any float type, sk <= kRowsMaxKeys, d, dv <= kRowsMaxHead.
+Status launch_fused_attention_rows(DType t, const void* q, const void* k, const void* v, const void* mask, void* y,
+                                   const FusedAttentionParams& p, cudaStream_t stream);
 // present[b, h, j, :] = j < past_len ? past[b, h, j, :] : cur at (b, h, j - past_len)
 // with cur's (batch, head, sequence) element strides; present is [batch, heads, total, dim].
 Status launch_present(DType t, void* present, const void* past, const void* cur, int64_t batch, int64_t heads,

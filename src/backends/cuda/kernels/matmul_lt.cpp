@@ -129,20 +129,22 @@ Expected<int> LtGemm::init(cublasLtHandle_t handle, const LtProblem& p, int64_t 
 }
 
 Status LtGemm::run(cublasLtHandle_t handle, float alpha, float beta, const void* a, const void* b, void* d,
-                   const void* bias, void* workspace, uint64_t workspace_bytes, cudaStream_t stream) {
+                   const void* bias, void* workspace, uint64_t workspace_bytes, cudaStream_t stream,
+                   const void* c) {
+  if (!c) c = d;
   if (!has_algo_) return Internal("cuBLASLt matmul run without an algorithm");
   if (workspace_bytes < algo_workspace_ || (algo_workspace_ > 0 && !workspace))
     return Internal("cuBLASLt algorithm needs ", algo_workspace_, " bytes of workspace, the layer got ",
                     workspace_bytes);
-  if (!aligned(a, p_.align_a) || !aligned(b, p_.align_b) || !aligned(d, p_.align_d))
+  if (!aligned(a, p_.align_a) || !aligned(b, p_.align_b) || !aligned(d, p_.align_d) || !aligned(c, p_.align_d))
     return InvalidArgument("matmul operands must be aligned to ", p_.align_a, "/", p_.align_b, "/", p_.align_d,
                            " bytes (bind 256-byte aligned engine inputs and outputs)");
   if (has_bias(p_.epilogue)) {
     if (!bias || !aligned(bias, 256)) return InvalidArgument("the matmul bias must be 256-byte aligned");
     KILN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   }
-  // Swapped operands: cuBLASLt's A is our B, its B our A; C is D (in place).
-  KILN_CUBLAS_CHECK(cublasLtMatmul(handle, op_, &alpha, b, layout_a_, a, layout_b_, &beta, d, layout_d_, d, layout_d_,
+  // Swapped operands: cuBLASLt's A is our B, its B our A.
+  KILN_CUBLAS_CHECK(cublasLtMatmul(handle, op_, &alpha, b, layout_a_, a, layout_b_, &beta, c, layout_d_, d, layout_d_,
                                    &algo_, workspace, workspace_bytes, stream));
   return Status::Ok();
 }

@@ -53,16 +53,20 @@ class LtGemm {
   // and run() must not be called).
   Expected<int> init(cublasLtHandle_t handle, const LtProblem& p, int64_t tactic, uint64_t max_workspace);
 
-  // D = alpha * A * B + beta * D (+ bias) on `stream`. With beta == 0, D is not read.
+  // D = epilogue(alpha * A * B + beta * C (+ bias)) on `stream`, C laid out
+  // as D: `c`, or D itself (in place) when c is null. With beta == 0, C is not
+  // read. cuBLASLt adds beta * C before the bias and the activation, so a
+  // residual rides in C: Relu(A * B + bias + residual) in one kernel.
   Status run(cublasLtHandle_t handle, float alpha, float beta, const void* a, const void* b, void* d,
-             const void* bias, void* workspace, uint64_t workspace_bytes, cudaStream_t stream);
+             const void* bias, void* workspace, uint64_t workspace_bytes, cudaStream_t stream,
+             const void* c = nullptr);
 
  private:
   LtProblem p_;
   cublasLtMatmulDesc_t op_ = nullptr;
   cublasLtMatrixLayout_t layout_a_ = nullptr;  // cuBLASLt's A operand: our B
   cublasLtMatrixLayout_t layout_b_ = nullptr;  // cuBLASLt's B operand: our A
-  cublasLtMatrixLayout_t layout_d_ = nullptr;  // C and D (C is D, in place)
+  cublasLtMatrixLayout_t layout_d_ = nullptr;  // C and D
   cublasLtMatmulAlgo_t algo_{};
   uint64_t algo_workspace_ = 0;
   bool has_algo_ = false;

@@ -145,6 +145,62 @@ __global__ void row_norm_reg_kernel(const T* x, const T* z, const T* scale, cons
   }
 }
 
+// LayerNorm (and kiln.FusedLayerNorm) of short float16/bfloat16 rows with
+// per-column parameters and no statistics outputs, BERT's case: one warp per
+// row, kPer 16-byte vectors a lane held in registers, statistics by warp
+// shuffles only. The general kernel above spends its issue slots on
+// parameter modes, 64-bit indexing and block-wide reductions (ncu on BERT's
+// 768-wide rows: issue slots 63% busy on a memory-bound op).
+template <typename T, int kPer>
+__global__ void __launch_bounds__(128) layer_norm_warp_kernel(const T* __restrict__ x, const T* __restrict__ z,
+                                                              const T* __restrict__ scale,
+                                                              const T* __restrict__ bias, T* __restrict__ y,
+                                                              int rows, int cols, float eps) {
+  const int row = blockIdx.x * 4 + threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (row >= rows) return;
+  const int64_t base = static_cast<int64_t>(row) * cols;
+  float v[kPer][8];
+  float sum = 0.f;
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const int c = (i * 32 + lane) * 8;
+    if (c < cols) {
+      Pack<T, 8> px = *reinterpret_cast<const Pack<T, 8>*>(x + base + c);
+      Pack<T, 8> pz = z ? *reinterpret_cast<const Pack<T, 8>*>(z + base + c) : Pack<T, 8>{};
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        v[i][e] = z ? round_to<T>(cuda::load_f(px.v, e) + cuda::load_f(pz.v, e)) : cuda::load_f(px.v, e);
+        sum += v[i][e];
+      }
+    } else {
+#pragma unroll
+      for (int e = 0; e < 8; ++e) v[i][e] = 0.f;
+    }
+  }
+  const float mean = warp_allreduce(sum, SumOp()) / static_cast<float>(cols);
+  float sq = 0.f;
+#pragma unroll
+  for (int i = 0; i < kPer; ++i)
+    if ((i * 32 + lane) * 8 < cols)
+#pragma unroll
+      for (int e = 0; e < 8; ++e) sq += (v[i][e] - mean) * (v[i][e] - mean);
+  const float inv = 1.f / sqrtf(warp_allreduce(sq, SumOp()) / static_cast<float>(cols) + eps);
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    const int c = (i * 32 + lane) * 8;
+    if (c >= cols) continue;
+    Pack<T, 8> ps = scale ? *reinterpret_cast<const Pack<T, 8>*>(scale + c) : Pack<T, 8>{};
+    Pack<T, 8> pb = bias ? *reinterpret_cast<const Pack<T, 8>*>(bias + c) : Pack<T, 8>{};
+    Pack<T, 8> out;
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      const float sv = scale ? cuda::load_f(ps.v, e) : 1.f, bv = bias ? cuda::load_f(pb.v, e) : 0.f;
+      cuda::store_f(out.v, e, (v[i][e] - mean) * inv * sv + bv);
+    }
+    *reinterpret_cast<Pack<T, 8>*>(y + base + c) = out;
+  }
+}
+
 // Any row length and any X / parameter types: one block per row, three
 // passes over global memory (the second and third mostly from L2).
 // X + Z is recomputed in each pass (Z only with kiln.FusedLayerNorm).
@@ -470,8 +526,44 @@ class NormKernel : public CudaKernel {
     }
   }
 
+  // The warp-per-row LayerNorm when it applies (16-bit X, Y and parameters,
+  // per-column parameters, no statistics outputs, rows of at most 4 * 256
+  // elements in whole 16-byte vectors, 16-byte aligned pointers).
+  template <typename T>
+  bool launch_layer_norm_warp(const LaunchArgs& a) {
+    if constexpr (sizeof(T) != 2) {
+      return false;
+    } else {
+      const RowNorm& n = p_.a;
+      const int per = static_cast<int>((n.cols + 255) / 256);
+      if (n.stat != kLayer || n.param_at != kParamCol || p_.mean_output >= 0 || p_.inv_output >= 0 ||
+          n.cols % 8 != 0 || per < 1 || per > 4 || n.rows > INT32_MAX - 4)
+        return false;
+      for (int i : {0, p_.residual_input, p_.scale_input, p_.bias_input})
+        if (i >= 0 && !aligned_to(a.inputs[static_cast<size_t>(i)], 16)) return false;
+      if (!aligned_to(a.outputs[0], 16)) return false;
+      const unsigned grid = static_cast<unsigned>((n.rows + 3) / 4);
+      const T* x = static_cast<const T*>(a.inputs[0]);
+      const T *z = input_ptr<T>(a, p_.residual_input), *sc = input_ptr<T>(a, p_.scale_input),
+              *b = input_ptr<T>(a, p_.bias_input);
+      T* y = static_cast<T*>(a.outputs[0]);
+      const int rows = static_cast<int>(n.rows), cols = static_cast<int>(n.cols);
+      switch (per) {
+        case 1: layer_norm_warp_kernel<T, 1><<<grid, 128, 0, a.stream>>>(x, z, sc, b, y, rows, cols, n.eps); break;
+        case 2: layer_norm_warp_kernel<T, 2><<<grid, 128, 0, a.stream>>>(x, z, sc, b, y, rows, cols, n.eps); break;
+        case 3: layer_norm_warp_kernel<T, 3><<<grid, 128, 0, a.stream>>>(x, z, sc, b, y, rows, cols, n.eps); break;
+        default: layer_norm_warp_kernel<T, 4><<<grid, 128, 0, a.stream>>>(x, z, sc, b, y, rows, cols, n.eps); break;
+      }
+      return true;
+    }
+  }
+
   template <typename T>
   Status launch_same(const LaunchArgs& a) {
+    if (launch_layer_norm_warp<T>(a)) {
+      KILN_CUDA_CHECK_LAUNCH("layer norm kernel");
+      return Status::Ok();
+    }
     if (p_.lp_cols) {
       const AxisSplit& s = p_.lp;
       lp_cols_kernel<T><<<cuda::grid_for(s.outer * s.inner), 256, 0, a.stream>>>(

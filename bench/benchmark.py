@@ -83,8 +83,8 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     lines = ["| model | batch | Kiln median ms | Kiln items/s | PyTorch eager ms | PyTorch CUDA graph ms | "
-             "torch.compile ms | Kiln/graph speedup | Kiln/eager speedup |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "torch.compile ms | Kiln/graph speedup | Kiln/eager speedup | Kiln/compile speedup |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     results = []
     for name in args.only.split(","):
         spec = MODELS[name]
@@ -101,9 +101,10 @@ def main():
             ips = b * 1000.0 / kms if kms else None
             graph_ratio = t.get("cudagraph_ms") / kms if kms and t.get("cudagraph_ms") else None
             eager_ratio = t.get("eager_ms") / kms if kms and t.get("eager_ms") else None
+            compile_ratio = t.get("compile_ms") / kms if kms and t.get("compile_ms") else None
             lines.append(f"| {name} | {b} | {f(kms)} | {f(ips, '{:.0f}')} {spec['unit']} | {f(t.get('eager_ms'))} | "
                          f"{f(t.get('cudagraph_ms'))} | {f(t.get('compile_ms'))} | {f(graph_ratio, '{:.2f}x')} | "
-                         f"{f(eager_ratio, '{:.2f}x')} |")
+                         f"{f(eager_ratio, '{:.2f}x')} | {f(compile_ratio, '{:.2f}x')} |")
             print(lines[-1], flush=True)
             if not k["ok"]:
                 print(f"  kiln failed: {k.get('error', '')}", flush=True)

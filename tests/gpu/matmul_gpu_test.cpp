@@ -279,6 +279,69 @@ TEST(MatMulGpu, FusedAttentionShapes) {
   }
 }
 
+// Attention as the projections feed it: Q, K, V are [outer..., s, h, d] and
+// go through head transposes, and so does Y; the mask is `mask_dims`.
+Recipe projections_attention(std::vector<int64_t> outer, std::vector<int64_t> mask_dims) {
+  return [=](Net& net) {
+    const int64_t s = 64, h = 4, d = 64;
+    const size_t r = outer.size() + 3;
+    std::vector<int64_t> dims = outer, swap(r), kt(r);
+    dims.insert(dims.end(), {s, h, d});
+    for (size_t i = 0; i < r; ++i) swap[i] = kt[i] = static_cast<int64_t>(i);
+    std::swap(swap[r - 3], swap[r - 2]);
+    std::swap(kt[r - 2], kt[r - 1]);
+    auto heads = [&](const char* name) {
+      return net.node1("Transpose", {net.input(name, DType::kFloat32, dims)}, {{"perm", Attr::of_ints(swap)}});
+    };
+    Value* q = heads("q");
+    Value* k = heads("k");
+    Value* v = heads("v");
+    Value* scores = net.node1("MatMul", {q, net.node1("Transpose", {k}, {{"perm", Attr::of_ints(kt)}})});
+    Value* mask = net.input("mask", DType::kFloat32, mask_dims, -3, 0);
+    Value* p = net.node1("Softmax", {net.node1("Add", {scores, mask})}, {{"axis", i64(-1)}});
+    net.output(net.node1("Transpose", {net.node1("MatMul", {p, v})}, {{"perm", Attr::of_ints(swap)}}));
+  };
+}
+
+// Planning only (runs without a GPU): in an fp16 engine BERT's attention is
+// one tensor-core layer reading and writing the projections' layout, with no
+// transpose left. A mask whose batch dims do not collapse to one stride goes
+// to the row kernel, and the tensor-core kernel says why it refused.
+TEST(MatMulSupports, ProjectionsLayoutAttentionPlansOneLayer) {
+  struct Case {
+    std::vector<int64_t> outer, mask;
+    const char* kernel;
+  };
+  for (const Case& c : {Case{{2}, {2, 1, 1, 64}, "kiln.attention_tc"},
+                        Case{{2, 3}, {2, 1, 1, 64, 64}, "kiln.attention_rows"}}) {
+    SCOPED_TRACE(c.kernel);
+    Net net;
+    projections_attention(c.outer, c.mask)(net);
+    BuildOptions options;
+    options.fp16 = true;
+    options.autotune = false;
+    CudaBuildTarget target;
+    BuildReport report;
+    auto plan = build_engine_from_graph(*net.graph, options, target, &report);
+    ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+    int attention = -1, others = 0;
+    for (size_t i = 0; i < report.layers.size(); ++i) {
+      if (report.layers[i].op == "kiln.FusedAttention") attention = static_cast<int>(i);
+      else others += report.layers[i].op != "Cast";  // fp16 engines convert the fp32 inputs and output
+    }
+    ASSERT_GE(attention, 0) << report.to_text();
+    EXPECT_EQ(others, 0) << report.to_text();
+    EXPECT_EQ(report.layers[static_cast<size_t>(attention)].kernel, c.kernel) << report.to_text();
+    if (std::string(c.kernel) == "kiln.attention_rows") {
+      std::string why;
+      const CudaKernelDef* tc = CudaKernelRegistry::global().find("kiln.attention_tc");
+      ASSERT_NE(tc, nullptr);
+      EXPECT_FALSE(tc->supports(LayerView::of(*plan, static_cast<size_t>(attention)), &why));
+      EXPECT_NE(why.find("collapse"), std::string::npos) << why;
+    }
+  }
+}
+
 TEST(MatMulGpu, BatchBroadcastOuterLoopAndZeroStride) {
   KILN_REQUIRE_GPU();
   // Batch [3, 4] from A [3, 1] and B [4]: an outer loop of 3 strided batches of 4.

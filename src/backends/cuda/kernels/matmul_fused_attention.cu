@@ -3,10 +3,11 @@
 // Tensor-core kernel (FlashAttention-2's scheme, written from the PTX ISA's
 // mma.sync, ldmatrix and cp.async definitions): a block of 4 warps takes 64
 // query rows of one batch matrix, 16 per warp, and walks the keys in tiles of
-// 64. Q and two buffers of K and V tiles live in shared memory (rows padded
-// by 8 elements, so the 8 row addresses of an ldmatrix phase hit 8 different
-// bank groups); the next tile is copied with cp.async while the warps work
-// on the current one. A warp keeps the rest in registers: the 16 x 64 scores
+// 64. Q and two buffers of K and V tiles (and of the mask's tile, when its
+// keys are contiguous) live in shared memory (rows padded by 8 elements, so
+// the 8 row addresses of an ldmatrix phase hit 8 different bank groups); the
+// next tiles are copied with cp.async while the warps work on the current
+// ones. A warp keeps the rest in registers: the 16 x 64 scores
 // (m16n8k16, fp32 accumulation), the online softmax (a row lives in one quad
 // of lanes), the probabilities, which the accumulators' layout turns straight
 // into P x V's A fragments, and the fp32 output rows. V's B fragments come

@@ -18,6 +18,7 @@
 // head sizes): scores of the whole row in shared memory, then the softmax and
 // P x V with the unfused layers' roundings.
 #include <cstring>
+#include <type_traits>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels/matmul_common.h"
@@ -43,50 +44,38 @@ __device__ __forceinline__ float round_to(float v) {
   return load_f(t, 0);
 }
 
-template <typename T>
-struct Mma;
-
 // Two values packed as the 32-bit register of an mma fragment (the lower
-// index in the lower half), and D += A x B on one m16n8k16 tile.
-template <>
-struct Mma<__half> {
+// index in the lower half), and D += A x B on one m16n8k16 tile; T is
+// __half or __nv_bfloat16.
+template <typename T>
+struct Mma {
+  static constexpr bool kHalf = std::is_same_v<T, __half>;
+  using T2 = std::conditional_t<kHalf, __half2, __nv_bfloat162>;
   static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
-    const __half2 h = __floats2half2_rn(lo, hi);
+    T2 h;
+    if constexpr (kHalf) h = __floats2half2_rn(lo, hi);
+    else h = __floats2bfloat162_rn(lo, hi);
     uint32_t u;
     memcpy(&u, &h, 4);
     return u;
   }
   static __device__ __forceinline__ float2 unpack(uint32_t u) {
-    __half2 h;
+    T2 h;
     memcpy(&h, &u, 4);
-    return __half22float2(h);
+    if constexpr (kHalf) return __half22float2(h);
+    else return __bfloat1622float2(h);
   }
   static __device__ __forceinline__ void run(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-};
-
-template <>
-struct Mma<__nv_bfloat16> {
-  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
-    const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-    uint32_t u;
-    memcpy(&u, &h, 4);
-    return u;
-  }
-  static __device__ __forceinline__ float2 unpack(uint32_t u) {
-    __nv_bfloat162 h;
-    memcpy(&h, &u, 4);
-    return __bfloat1622float2(h);
-  }
-  static __device__ __forceinline__ void run(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    if constexpr (kHalf)
+      asm volatile(
+          "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+          : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    else
+      asm volatile(
+          "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+          : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
   }
 };
 

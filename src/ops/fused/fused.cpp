@@ -46,13 +46,7 @@ Status add_into(Tensor& acc, const Tensor& other, const Node& n, const Limits& l
 }
 
 void register_fused_conv(OpRegistry& r) {
-  OpSchema s;
-  s.domain = "kiln";
-  s.name = "FusedConv";
-  s.family = "fused";
-  s.min_inputs = 2;
-  s.max_inputs = 4;
-  s.since_opset = 1;
+  OpSchema s = fused_schema("FusedConv", 2, 4);
   s.infer = [](InferContext& ctx) -> Status {
     KILN_RETURN_IF_ERROR(activation_of(ctx.node(), {"", "Relu"}).status());
     const auto& in = ctx.node().inputs;
@@ -87,22 +81,8 @@ Expected<bool> trans_b_of(const Node& n, size_t b_rank) {
   return tb == 1;
 }
 
-// The permutation exchanging the last two of `rank` axes.
-std::vector<int64_t> swap_last_two(size_t rank) {
-  std::vector<int64_t> perm(rank);
-  for (size_t i = 0; i < rank; ++i) perm[i] = static_cast<int64_t>(i);
-  std::swap(perm[rank - 1], perm[rank - 2]);
-  return perm;
-}
-
 void register_fused_matmul(OpRegistry& r) {
-  OpSchema s;
-  s.domain = "kiln";
-  s.name = "FusedMatMul";
-  s.family = "fused";
-  s.min_inputs = 2;
-  s.max_inputs = 3;
-  s.since_opset = 1;
+  OpSchema s = fused_schema("FusedMatMul", 2, 3);
   s.infer = [](InferContext& ctx) -> Status {
     KILN_RETURN_IF_ERROR(activation_of(ctx.node(), {"", "Relu", "Gelu"}).status());
     KILN_RETURN_IF_ERROR(ctx.node().attr_float("alpha", 1.f).status());
@@ -125,10 +105,11 @@ void register_fused_matmul(OpRegistry& r) {
     KILN_ASSIGN_OR_RETURN(std::string act, activation_of(n, {"", "Relu", "Gelu"}));
     KILN_ASSIGN_OR_RETURN(float alpha, n.attr_float("alpha", 1.f));
     const Tensor* b = &ctx.input(1);
-    KILN_ASSIGN_OR_RETURN(bool trans_b, trans_b_of(n, static_cast<size_t>(b->rank())));
+    const size_t rb = static_cast<size_t>(b->rank());
+    KILN_ASSIGN_OR_RETURN(bool trans_b, trans_b_of(n, rb));
     Tensor swapped;
     if (trans_b) {
-      std::map<std::string, Attr> perm = {{"perm", Attr::of_ints(swap_last_two(static_cast<size_t>(b->rank())))}};
+      std::map<std::string, Attr> perm = {{"perm", Attr::of_ints(perm_swapping(rb, rb - 1, rb - 2))}};
       KILN_ASSIGN_OR_RETURN(swapped, run_component("Transpose", n, perm, {b}, ctx.limits()));
       b = &swapped;
     }
@@ -145,11 +126,7 @@ void register_fused_matmul(OpRegistry& r) {
 }
 
 void register_reformat(OpRegistry& r) {
-  OpSchema s;
-  s.domain = "kiln";
-  s.name = "Reformat";
-  s.family = "fused";
-  s.since_opset = 1;
+  OpSchema s = fused_schema("Reformat", 1, 1);
   s.infer = infer_same_as_input0;
   s.cpu = [](CpuContext& ctx) -> Status {
     ctx.set_output(0, ctx.input(0));

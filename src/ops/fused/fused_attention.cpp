@@ -46,12 +46,6 @@ Shape swap_heads(Shape s, bool swap) {
   return s;
 }
 
-std::vector<int64_t> swap_heads_perm(size_t rank) {
-  std::vector<int64_t> perm(rank);
-  for (size_t i = 0; i < rank; ++i) perm[i] = static_cast<int64_t>(i);
-  std::swap(perm[rank - 3], perm[rank - 2]);
-  return perm;
-}
 
 // B broadcasts one way to `scores` (numpy rules).
 bool broadcasts_to(const Shape& b, const Shape& scores) {
@@ -64,13 +58,7 @@ bool broadcasts_to(const Shape& b, const Shape& scores) {
 }
 
 void register_fused_attention(OpRegistry& r) {
-  OpSchema s;
-  s.domain = "kiln";
-  s.name = "FusedAttention";
-  s.family = "fused";
-  s.min_inputs = 3;
-  s.max_inputs = 4;
-  s.since_opset = 1;
+  OpSchema s = fused_schema("FusedAttention", 3, 4);
   s.infer = [](InferContext& ctx) -> Status {
     KILN_ASSIGN_OR_RETURN(AttentionAttrs a, read_attrs(ctx.node()));
     const DType t = ctx.input_dtype(0);
@@ -115,7 +103,7 @@ void register_fused_attention(OpRegistry& r) {
     for (size_t i = 0; i < 3; ++i) {
       in[i] = &ctx.input(i);
       if (!a.transposed_heads[i]) continue;
-      KILN_ASSIGN_OR_RETURN(logical[i], run_component("Transpose", n, {{"perm", Attr::of_ints(swap_heads_perm(r))}},
+      KILN_ASSIGN_OR_RETURN(logical[i], run_component("Transpose", n, {{"perm", Attr::of_ints(perm_swapping(r, r - 3, r - 2))}},
                                                       {in[i]}, ctx.limits()));
       in[i] = &logical[i];
     }
@@ -131,7 +119,7 @@ void register_fused_attention(OpRegistry& r) {
                                                        {&scores, mask}, ctx.limits()));
     KILN_ASSIGN_OR_RETURN(Tensor y, run_component("MatMul", n, {}, {&p, in[2]}, ctx.limits()));
     if (a.transposed_heads[3]) {
-      KILN_ASSIGN_OR_RETURN(y, run_component("Transpose", n, {{"perm", Attr::of_ints(swap_heads_perm(r))}}, {&y},
+      KILN_ASSIGN_OR_RETURN(y, run_component("Transpose", n, {{"perm", Attr::of_ints(perm_swapping(r, r - 3, r - 2))}}, {&y},
                                              ctx.limits()));
     }
     ctx.set_output(0, std::move(y));

@@ -23,13 +23,7 @@ Status check_last_axis(const Node& n, int64_t rank) {
 }
 
 void register_fused_layer_norm(OpRegistry& r) {
-  OpSchema s;
-  s.domain = "kiln";
-  s.name = "FusedLayerNorm";
-  s.family = "fused";
-  s.min_inputs = 3;
-  s.max_inputs = 4;
-  s.since_opset = 1;
+  OpSchema s = fused_schema("FusedLayerNorm", 3, 4);
   s.infer = [](InferContext& ctx) -> Status {
     const Node& n = ctx.node();
     KILN_RETURN_IF_ERROR(check_last_axis(n, ctx.input_rank(0)));

@@ -39,13 +39,7 @@ Status check_softmax_attrs(const Node& n, size_t rank, bool* nan_to_zero) {
 }
 
 void register_fused_softmax(OpRegistry& r) {
-  OpSchema s;
-  s.domain = "kiln";
-  s.name = "FusedSoftmax";
-  s.family = "fused";
-  s.min_inputs = 1;
-  s.max_inputs = 2;
-  s.since_opset = 1;
+  OpSchema s = fused_schema("FusedSoftmax", 1, 2);
   s.infer = [](InferContext& ctx) -> Status {
     const DType t = ctx.input_dtype(0);
     if (t != DType::kFloat32 && t != DType::kFloat16 && t != DType::kBFloat16 && t != DType::kFloat64)

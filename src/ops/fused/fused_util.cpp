@@ -1,5 +1,7 @@
 #include "ops/fused/fused_util.h"
 
+#include <utility>
+
 namespace kiln {
 
 namespace {
@@ -24,6 +26,24 @@ Expected<Tensor> run_in(const std::string& domain, int64_t opset, const std::str
 }
 
 }  // namespace
+
+OpSchema fused_schema(const char* name, int min_inputs, int max_inputs) {
+  OpSchema s;
+  s.domain = "kiln";
+  s.name = name;
+  s.family = "fused";
+  s.min_inputs = min_inputs;
+  s.max_inputs = max_inputs;
+  s.since_opset = 1;
+  return s;
+}
+
+std::vector<int64_t> perm_swapping(size_t rank, size_t a, size_t b) {
+  std::vector<int64_t> perm(rank);
+  for (size_t i = 0; i < rank; ++i) perm[i] = static_cast<int64_t>(i);
+  std::swap(perm[a], perm[b]);
+  return perm;
+}
 
 Expected<Tensor> run_component(const std::string& op, const Node& parent, const std::map<std::string, Attr>& attrs,
                                const std::vector<const Tensor*>& inputs, const Limits& limits) {

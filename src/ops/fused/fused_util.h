@@ -11,6 +11,12 @@
 
 namespace kiln {
 
+// The schema of kiln.`name` (family "fused", opset 1) taking min..max inputs.
+OpSchema fused_schema(const char* name, int min_inputs, int max_inputs);
+
+// The Transpose perm of a `rank`-axis tensor that exchanges axes a and b.
+std::vector<int64_t> perm_swapping(size_t rank, size_t a, size_t b);
+
 // Runs ai.onnx `op`'s CPU reference (newest opset) on `inputs` (nullptr for
 // an omitted input) as a node named like `parent` with `attrs`; output 0.
 Expected<Tensor> run_component(const std::string& op, const Node& parent, const std::map<std::string, Attr>& attrs,

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "base/checked_math.h"
 #include "builder/layout_assignment.h"
 #include "builder/memory_planner.h"
 #include "onnx/importer.h"
@@ -24,18 +25,26 @@ std::string fmt_bytes(uint64_t b) {
   return os.str();
 }
 
-Status require_static_shapes(const Graph& g) {
+// Engines need static shapes, except that an engine output may have a
+// data-dependent shape with a known bound (NonZero, NonMaxSuppression): it is
+// planned at the bound and its kernel reports the actual dims.
+Status check_engine_shapes(const Graph& g) {
   std::string dynamic;
   for (const Value* in : g.inputs)
     if (!in->shape_known || !in->shape.is_static())
       dynamic += str(" '", in->name, "' ", in->shape_known ? in->shape.to_string() : "[?]");
   if (!dynamic.empty())
     return InvalidArgument("engine inputs need static shapes; give them with --shapes (name:1x3x224x224):", dynamic);
-  for (const auto& v : g.values())
-    if ((v->producer || v->is_graph_input) && (!v->shape_known || !v->shape.is_static()))
-      return Unsupported("value '", v->name, "' has data-dependent shape ",
-                         v->shape_known ? v->shape.to_string() : "[?]", " (produced by ",
-                         v->producer ? v->producer->label() : "the graph input", "); engines need static shapes");
+  for (const auto& v : g.values()) {
+    if (!(v->producer || v->is_graph_input) || (v->shape_known && v->shape.is_static())) continue;
+    std::string what = str("value '", v->name, "' has data-dependent shape ",
+                           v->shape_known ? v->shape.to_string() : "[?]", " (produced by ",
+                           v->producer ? v->producer->label() : "the graph input", ")");
+    if (!v->shape_known || !v->shape.bound_dims()) return Unsupported(what, "; engines need static shapes");
+    if (!v->is_graph_output || !v->users.empty())
+      return Unsupported(what, " and feeds ", v->users.empty() ? "no engine output" : v->users[0]->label(),
+                         "; engines take data-dependent shapes only as engine outputs");
+  }
   return Status::Ok();
 }
 
@@ -64,10 +73,12 @@ class Lowering {
       PlanTensor t;
       t.name = v->name;
       t.dtype = v->dtype;
-      t.dims = *v->shape.static_dims();
+      t.dims = *v->shape.bound_dims();  // check_engine_shapes let through only bounded shapes
+      t.data_dependent = !v->shape.is_static();
       t.layout = v->layout;
-      KILN_ASSIGN_OR_RETURN(int64_t n, v->shape.numel());
-      t.bytes = static_cast<uint64_t>(n) * dtype_size(v->dtype);
+      auto n = checked_product(t.dims);
+      if (!n) return Unsupported("value '", v->name, "' of shape ", dims_to_string(t.dims), " is too large");
+      t.bytes = static_cast<uint64_t>(*n) * dtype_size(v->dtype);
       if (v->is_graph_input) {
         t.storage = Storage::kInput;
       } else if (v->is_graph_output) {
@@ -200,6 +211,14 @@ class Lowering {
     plan_.workspace_offset = align_up(mp.arena_bytes);
     plan_.workspace_bytes = workspace;
     plan_.arena_bytes = plan_.workspace_offset + align_up(workspace);
+    // After the workspace: the actual dims of each data-dependent output.
+    uint64_t dims_end = plan_.arena_bytes;
+    for (auto& t : plan_.tensors)
+      if (t.data_dependent) {
+        t.dims_offset = dims_end;
+        dims_end += 8 * t.dims.size();
+      }
+    plan_.arena_bytes = align_up(dims_end);
     report_.activation_sum_bytes = mp.sum_bytes;
     report_.activation_peak_bytes = mp.peak_bytes;
     report_.arena_bytes = plan_.arena_bytes;
@@ -249,7 +268,7 @@ Expected<EnginePlan> build_engine_from_graph(Graph& graph, const BuildOptions& o
   auto start = std::chrono::steady_clock::now();
   BuildReport local;
   BuildReport& r = report ? *report : local;
-  KILN_RETURN_IF_ERROR(require_static_shapes(graph));
+  KILN_RETURN_IF_ERROR(check_engine_shapes(graph));
   PassOptions passes;
   passes.fp16 = options.fp16;
   passes.limits = options.limits;

@@ -226,6 +226,8 @@ std::vector<uint8_t> tensors_section(const EnginePlan& p) {
     for (int64_t d : t.dims) w.i64(d);
     w.u64(t.offset);
     w.u64(t.bytes);
+    w.u8(t.data_dependent ? 1 : 0);
+    w.u64(t.dims_offset);
   }
   return std::move(w.buf);
 }
@@ -294,7 +296,12 @@ Status read_tensors(std::span<const uint8_t> b, EnginePlan& p) {
     for (uint32_t d = 0; d < rank; ++d) t.dims.push_back(r.i64());
     t.offset = r.u64();
     t.bytes = r.u64();
+    uint8_t data_dependent = r.u8();
+    t.dims_offset = r.u64();
     if (!r.ok()) break;
+    if (data_dependent > 1 || (data_dependent && t.storage != Storage::kOutput))
+      return InvalidArgument("section TENSORS: tensor '", t.name, "' has an invalid data-dependent flag");
+    t.data_dependent = data_dependent == 1;
     auto numel = checked_product(t.dims);
     auto bytes = numel ? checked_mul(*numel, static_cast<int64_t>(dtype_size(t.dtype))) : std::nullopt;
     if (dtype_size(t.dtype) == 0 || !bytes || static_cast<uint64_t>(*bytes) != t.bytes)
@@ -366,6 +373,8 @@ Status validate(const EnginePlan& p) {
       return InvalidArgument("weight tensor '", t.name, "' lies outside the weight section");
     if (t.storage == Storage::kActivation && !end_ok(t.offset, t.bytes, p.arena_bytes))
       return InvalidArgument("activation '", t.name, "' lies outside the arena");
+    if (t.data_dependent && (t.dims_offset % 8 || !end_ok(t.dims_offset, 8 * t.dims.size(), p.arena_bytes)))
+      return InvalidArgument("the dims of output '", t.name, "' lie outside the arena");
   }
   return Status::Ok();
 }

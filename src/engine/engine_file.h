@@ -16,7 +16,8 @@
 
 namespace kiln {
 
-inline constexpr uint32_t kEngineFormatVersion = 1;
+// 2: tensors carry data_dependent and dims_offset.
+inline constexpr uint32_t kEngineFormatVersion = 2;
 
 std::vector<uint8_t> serialize_engine(const EnginePlan& plan);
 // Writes atomically (temporary file + rename).

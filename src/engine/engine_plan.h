@@ -30,6 +30,12 @@ struct PlanTensor {
   Storage storage = Storage::kActivation;
   uint64_t offset = 0;  // arena offset (activations) or weight-blob offset (weights)
   uint64_t bytes = 0;
+  // A data-dependent shape (NonZero, NonMaxSuppression; engine outputs only):
+  // `dims` and `bytes` are an upper bound, and the producing kernel writes
+  // the actual dims (one int64 each) at `dims_offset` in the context's arena,
+  // as TensorRT's output allocator learns them after the run.
+  bool data_dependent = false;
+  uint64_t dims_offset = 0;
 };
 
 struct PlanLayer {
@@ -57,7 +63,7 @@ struct EnginePlan {
   std::vector<PlanLayer> layers;
   std::vector<int32_t> inputs;   // tensor indices of the engine's inputs, in order
   std::vector<int32_t> outputs;  // tensor indices of the engine's outputs, in order
-  uint64_t arena_bytes = 0;      // activations + workspace, one per execution context
+  uint64_t arena_bytes = 0;      // activations + workspace + output dims, one per execution context
   uint64_t workspace_offset = 0; // where the shared layer workspace starts in the arena
   uint64_t workspace_bytes = 0;
   std::vector<uint8_t> weights;  // every kWeight tensor, 256-byte aligned offsets

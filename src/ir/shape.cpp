@@ -31,6 +31,17 @@ std::optional<std::vector<int64_t>> Shape::static_dims() const {
   return out;
 }
 
+std::optional<std::vector<int64_t>> Shape::bound_dims() const {
+  std::vector<int64_t> out;
+  out.reserve(dims.size());
+  for (const Dim& d : dims) {
+    int64_t v = d.is_static() ? d.value : d.max;
+    if (v < 0) return std::nullopt;
+    out.push_back(v);
+  }
+  return out;
+}
+
 Expected<int64_t> Shape::numel() const {
   auto s = static_dims();
   if (!s) return InvalidArgument("shape ", to_string(), " is not static");

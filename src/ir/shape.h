@@ -14,12 +14,17 @@ namespace kiln {
 struct Dim {
   int64_t value = -1;  // >= 0 when static
   std::string symbol;  // set when symbolic (value == -1)
+  // Largest value a symbolic dim can take at run time, when shape inference
+  // knows one (NonZero: the input's size); -1 when unbounded. Engines plan
+  // data-dependent outputs at this bound.
+  int64_t max = -1;
 
   Dim() = default;
   Dim(int64_t v) : value(v) {}  // NOLINT: a static dim reads naturally as a number
-  static Dim symbolic(std::string name) {
+  static Dim symbolic(std::string name, int64_t max = -1) {
     Dim d;
     d.symbol = std::move(name);
+    d.max = max;
     return d;
   }
   bool is_static() const { return value >= 0; }
@@ -40,6 +45,8 @@ struct Shape {
   bool is_static() const;
   // Static sizes; nullopt if any dim is symbolic.
   std::optional<std::vector<int64_t>> static_dims() const;
+  // Static sizes, with each symbolic dim at its bound; nullopt if one has none.
+  std::optional<std::vector<int64_t>> bound_dims() const;
   // Element count of a static shape, checked for overflow.
   Expected<int64_t> numel() const;
   bool operator==(const Shape& o) const { return dims == o.dims; }

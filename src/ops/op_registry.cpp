@@ -29,9 +29,9 @@ void InferContext::set_output_unknown_rank(size_t i, DType dtype) {
   outputs_[i].rank_known = false;
 }
 
-Dim InferContext::unknown_dim(const std::string& hint) const {
+Dim InferContext::unknown_dim(const std::string& hint, int64_t max) const {
   static std::atomic<int64_t> counter{0};
-  return Dim::symbolic(str(hint.empty() ? node_.op : hint, "_", counter++));
+  return Dim::symbolic(str(hint.empty() ? node_.op : hint, "_", counter++), max);
 }
 
 Expected<Tensor*> CpuContext::alloc_output(size_t i, DType dtype, std::vector<int64_t> dims) {

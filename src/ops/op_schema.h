@@ -40,8 +40,9 @@ class InferContext {
   // Type known, rank not (e.g. Reshape to a shape whose length is unknown).
   void set_output_unknown_rank(size_t i, DType dtype);
 
-  // A fresh symbolic dim for data-dependent sizes (NonZero, TopK with a runtime k).
-  Dim unknown_dim(const std::string& hint = "") const;
+  // A fresh symbolic dim for data-dependent sizes (NonZero, TopK with a
+  // runtime k); `max` bounds it where the op knows how large it can get.
+  Dim unknown_dim(const std::string& hint = "", int64_t max = -1) const;
 
   template <typename... Args>
   Status error(const Args&... args) const {

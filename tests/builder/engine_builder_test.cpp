@@ -128,5 +128,42 @@ TEST(EngineBuilder, UnsupportedLayersAreListedTogether) {
   EXPECT_NE(m.find("scripted refusal of Exp"), std::string::npos) << m;
 }
 
+// A NonZero output is planned at its bound ([rank, numel]) and flagged, with
+// a slot for its actual dims inside the arena, apart from every activation.
+TEST(EngineBuilder, DataDependentOutputIsPlannedAtItsBound) {
+  testing::PassNet net;
+  Value* x = net.input("x", {5, 7});
+  net.output(net.node("NonZero", {net.node("Relu", {x})}));
+  ScriptedTarget target;
+  auto plan = build_engine_from_graph(*net.graph, options(false), target, nullptr);
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  const PlanTensor& y = plan->tensors[static_cast<size_t>(plan->outputs[0])];
+  EXPECT_TRUE(y.data_dependent);
+  EXPECT_EQ(y.dims, (std::vector<int64_t>{2, 35}));
+  EXPECT_EQ(y.bytes, 2u * 35 * 8);
+  EXPECT_GE(y.dims_offset, plan->workspace_offset + plan->workspace_bytes);
+  EXPECT_LE(y.dims_offset + 2 * 8, plan->arena_bytes);
+  EXPECT_EQ(y.dims_offset % 8, 0u);
+  for (const PlanTensor& t : plan->tensors)
+    if (&t != &y) {
+      EXPECT_FALSE(t.data_dependent) << t.name;
+    }
+}
+
+// A data-dependent value that feeds another layer is refused, naming it and the layer.
+TEST(EngineBuilder, DataDependentValueFeedingALayerIsRefused) {
+  testing::PassNet net;
+  Value* x = net.input("x", {5, 7});
+  net.output(net.node("Relu", {net.node("NonZero", {x})}));
+  ScriptedTarget target;
+  auto plan = build_engine_from_graph(*net.graph, options(false), target, nullptr);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), ErrorCode::kUnsupported);
+  const std::string& m = plan.status().message();
+  EXPECT_NE(m.find("data-dependent shape"), std::string::npos) << m;
+  EXPECT_NE(m.find("Relu"), std::string::npos) << m;
+  EXPECT_NE(m.find("only as engine outputs"), std::string::npos) << m;
+}
+
 }  // namespace
 }  // namespace kiln

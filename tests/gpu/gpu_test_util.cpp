@@ -72,12 +72,14 @@ Expected<GpuRun> run_graph_gpu(Graph& graph, const std::map<std::string, Tensor>
     if (!s.ok()) break;
     for (size_t k = 0; k < kGuard; ++k)
       if (host[k] != kGuardByte || host[kGuard + pt.bytes + k] != kGuardByte) run.guards_intact = false;
-    auto t = Tensor::alloc(pt.dtype, pt.dims);
+    // A data-dependent output fills the front of its bound-sized buffer.
+    auto dims = ctx->tensor_dims(pt.name, nullptr);
+    auto t = dims.ok() ? Tensor::alloc(pt.dtype, *dims) : Expected<Tensor>(dims.status());
     if (!t.ok()) {
       s = t.status();
       break;
     }
-    if (pt.bytes) std::memcpy(t->mutable_bytes(), host.data() + kGuard, pt.bytes);
+    if (t->nbytes()) std::memcpy(t->mutable_bytes(), host.data() + kGuard, t->nbytes());
     run.outputs.push_back(std::move(t).value());
   }
   free_all();

@@ -548,8 +548,11 @@ TEST(CudaMovement, RefusalsNameTheReason) {
   };
   Tensor f = Tensor::alloc(DType::kFloat32, {3, 4}).value();
   Tensor i64 = Tensor::alloc(DType::kInt64, {2, 5}).value();
-  EXPECT_NE(why_not("kiln.data_dependent", "NonZero", {}, {{f}}, {i64}).find("static-shape"), std::string::npos);
-  EXPECT_NE(why_not("kiln.data_dependent", "NonMaxSuppression", {}, {{f}, {f}}, {i64}).find("depends on the data"),
+  // An output not planned as data-dependent, at its bound.
+  EXPECT_NE(why_not("kiln.nonzero", "NonZero", {}, {{f}}, {i64}).find("planned at its bound"), std::string::npos);
+  Tensor boxes = Tensor::alloc(DType::kFloat32, {1, 5, 4}).value();
+  Tensor scores = Tensor::alloc(DType::kFloat32, {1, 2, 5}).value();
+  EXPECT_NE(why_not("kiln.nms", "NonMaxSuppression", {}, {{boxes}, {scores}}, {i64}).find("planned at its bound"),
             std::string::npos);
   In cond{Tensor::alloc(DType::kBool, {3}).value(), false};
   EXPECT_NE(why_not("kiln.compress", "Compress", {{"axis", I(0)}}, {{f}, cond}, {f}).find("depends on the data"),

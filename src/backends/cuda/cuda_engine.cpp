@@ -85,6 +85,8 @@ Status ExecutionContext::init() {
     const PlanTensor& pt = plan.tensors[t];
     if (pt.storage == Storage::kActivation) tensor_ptrs_[t] = arena_ + pt.offset;
     if (pt.storage == Storage::kWeight) tensor_ptrs_[t] = const_cast<uint8_t*>(engine_->device_weights()) + pt.offset;
+    // Until an inference writes them, a data-dependent output's dims read as zeros.
+    if (pt.data_dependent) KILN_CUDA_CHECK(cudaMemset(arena_ + pt.dims_offset, 0, 8 * pt.dims.size()));
   }
   const CudaKernelRegistry& reg = CudaKernelRegistry::global();
   for (size_t i = 0; i < plan.layers.size(); ++i) {
@@ -106,6 +108,21 @@ Status ExecutionContext::set_tensor_address(const std::string& name, void* devic
   return Status::Ok();
 }
 
+Expected<std::vector<int64_t>> ExecutionContext::tensor_dims(const std::string& name, cudaStream_t stream) const {
+  int32_t t = engine_->find_io(name);
+  if (t < 0) return InvalidArgument("'", name, "' is not an input or output of the engine");
+  const PlanTensor& pt = engine_->plan().tensors[static_cast<size_t>(t)];
+  if (!pt.data_dependent) return pt.dims;
+  std::vector<int64_t> dims(pt.dims.size());
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream));
+  KILN_CUDA_CHECK(cudaMemcpy(dims.data(), arena_ + pt.dims_offset, 8 * dims.size(), cudaMemcpyDeviceToHost));
+  for (size_t d = 0; d < dims.size(); ++d)
+    if (dims[d] < 0 || dims[d] > pt.dims[d])
+      return Internal("output '", name, "': the kernel reported dims ", dims_to_string(dims), " beyond its bound ",
+                      dims_to_string(pt.dims));
+  return dims;
+}
+
 Status ExecutionContext::check_bound() const {
   const EnginePlan& plan = engine_->plan();
   for (const auto* list : {&plan.inputs, &plan.outputs})
@@ -121,7 +138,11 @@ LaunchArgs ExecutionContext::args_for(size_t i, cudaStream_t stream) const {
   const PlanLayer& l = plan.layers[i];
   LaunchArgs a;
   for (int32_t t : l.inputs) a.inputs.push_back(t < 0 ? nullptr : tensor_ptrs_[static_cast<size_t>(t)]);
-  for (int32_t t : l.outputs) a.outputs.push_back(tensor_ptrs_[static_cast<size_t>(t)]);
+  for (int32_t t : l.outputs) {
+    const PlanTensor& pt = plan.tensors[static_cast<size_t>(t)];
+    a.outputs.push_back(tensor_ptrs_[static_cast<size_t>(t)]);
+    a.output_dims.push_back(pt.data_dependent ? reinterpret_cast<int64_t*>(arena_ + pt.dims_offset) : nullptr);
+  }
   a.workspace = plan.workspace_bytes ? arena_ + plan.workspace_offset : nullptr;
   a.workspace_bytes = plan.workspace_bytes;
   a.stream = stream;

@@ -60,6 +60,12 @@ class ExecutionContext {
   // milliseconds (synchronises the stream).
   Expected<std::vector<float>> profile_layers(cudaStream_t stream);
   uint64_t arena_bytes() const;
+  // The dims of engine input or output `name`. For a data-dependent output
+  // (NonZero, NonMaxSuppression) these are the dims the last inference on
+  // `stream` produced: waits for the stream, then reads them from the GPU.
+  // The output's bytes are the first numel(dims) elements of its buffer,
+  // which is bound at the planned upper bound.
+  Expected<std::vector<int64_t>> tensor_dims(const std::string& name, cudaStream_t stream) const;
 
  private:
   friend class CudaEngine;

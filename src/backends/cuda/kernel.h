@@ -25,6 +25,9 @@ class CudaLibraries;  // per-context cuDNN / cuBLASLt handles (cuda_libraries.h)
 struct LaunchArgs {
   std::vector<const void*> inputs;  // device pointers (nullptr for omitted)
   std::vector<void*> outputs;
+  // Per output: where its kernel writes the actual dims (int64 each) of a
+  // data-dependent output; nullptr for static outputs.
+  std::vector<int64_t*> output_dims;
   void* workspace = nullptr;
   uint64_t workspace_bytes = 0;
   cudaStream_t stream = nullptr;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/checked_math.h"
 #include "ops/index/index_util.h"
 
 namespace kiln::index_family {
@@ -36,6 +37,21 @@ Expected<bool> center_point_attr(const Node& node) {
   return c == 1;
 }
 
+// Most boxes NMS can select: batch x classes x min(max_output_boxes_per_class,
+// boxes), with the box count where the maximum comes at run time; -1 when
+// the shapes are not static.
+int64_t selected_bound(const InferContext& ctx) {
+  const Shape& boxes = ctx.input_shape(0);
+  const Shape& scores = ctx.input_shape(1);
+  if (!boxes[0].is_static() || !boxes[1].is_static() || !scores[1].is_static()) return -1;
+  int64_t per_class = boxes[1].value;
+  if (!ctx.has_input(2)) return 0;
+  if (const Tensor* m = ctx.input_value(2)) per_class = m->numel() ? std::clamp<int64_t>(m->get_i64(0), 0, per_class) : 0;
+  const std::vector<int64_t> dims = {boxes[0].value, scores[1].value, per_class};
+  auto n = checked_product(dims);
+  return n ? *n : -1;
+}
+
 Status infer_nms(InferContext& ctx) {
   const Node& node = ctx.node();
   if (!dtype_is_float(ctx.input_dtype(0)) || !dtype_is_float(ctx.input_dtype(1)))
@@ -48,7 +64,7 @@ Status infer_nms(InferContext& ctx) {
     if (ctx.has_input(i) && !dtype_is_float(ctx.input_dtype(i))) return ctx.error("thresholds must be float");
   for (size_t i = 2; i < 5; ++i)
     if (ctx.has_input(i) && ctx.input_rank(i) > 1) return ctx.error("input ", i, " must be a scalar");
-  ctx.set_output(0, DType::kInt64, Shape({ctx.unknown_dim("selected"), Dim(3)}));
+  ctx.set_output(0, DType::kInt64, Shape({ctx.unknown_dim("selected", selected_bound(ctx)), Dim(3)}));
   return Status::Ok();
 }
 
@@ -142,6 +158,8 @@ Status cpu_nms(CpuContext& ctx) {
 
 void register_nms_ops(OpRegistry& r) {
   OpSchema s = make_schema("NonMaxSuppression", 2, 5, infer_nms, cpu_nms);
+  // Version 11 only states what 10 meant: IoU equal to the threshold keeps the box.
+  s.since_opset = 11;
   r.add(std::move(s));
 }
 

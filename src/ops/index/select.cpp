@@ -95,7 +95,9 @@ std::vector<int64_t> nonzero_positions(const Tensor& t) {
 }
 
 Status infer_nonzero(InferContext& ctx) {
-  Dim count = ctx.unknown_dim("nonzero");
+  // At most every element is nonzero: engines plan the output at that bound.
+  auto numel = ctx.input_shape(0).numel();
+  Dim count = ctx.unknown_dim("nonzero", numel.ok() ? *numel : -1);
   // A constant input has a known count, so the node can fold at import.
   if (const Tensor* t = ctx.input_value(0)) {
     int64_t n = 0;

@@ -17,6 +17,7 @@ void register_movement_kernels(CudaKernelRegistry& r) {
   cumove::register_slice_expand_tile(r);
   cumove::register_fills(r);
   cumove::register_select(r);
+  cumove::register_data_dependent(r);
   cumove::register_gather(r);
   cumove::register_gather_nd(r);
   cumove::register_scatter(r);

@@ -1,9 +1,10 @@
 // Shared by the cumove kernel family (data movement: Transpose, Concat/Split,
-// Slice/Expand/Tile, Gather*, Scatter*, OneHot, Trilu, Compress, Range and
-// the fills). Holds the per-file registration hooks, the host helpers every
-// `supports`/`create` uses, and the dtype-generic strided copy that most
-// layout ops lower to. Elements move as raw bytes (1, 2, 4, 8 or, where
-// strides and pointers allow, 16-byte vectors), so every dtype is exact.
+// Slice/Expand/Tile, Gather*, Scatter*, OneHot, Trilu, Compress, NonZero,
+// NonMaxSuppression, Range and the fills). Holds the per-file registration
+// hooks, the host helpers every `supports`/`create` uses, and the
+// dtype-generic strided copy that most layout ops lower to. Elements move as
+// raw bytes (1, 2, 4, 8 or, where strides and pointers allow, 16-byte
+// vectors), so every dtype is exact.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -21,7 +22,8 @@ void register_transpose(CudaKernelRegistry& r);      // transpose.cu
 void register_concat_split(CudaKernelRegistry& r);   // movement_concat.cu
 void register_slice_expand_tile(CudaKernelRegistry& r);  // movement_slice.cu
 void register_fills(CudaKernelRegistry& r);          // movement_fill.cu: Range, ConstantOfShape, Shape, Size
-void register_select(CudaKernelRegistry& r);         // movement_select.cu: OneHot, Trilu, Compress, NonZero, NMS
+void register_select(CudaKernelRegistry& r);         // movement_select.cu: OneHot, Trilu, Compress
+void register_data_dependent(CudaKernelRegistry& r); // data_dependent.cu: NonZero, NonMaxSuppression
 void register_gather(CudaKernelRegistry& r);         // gather.cu: Gather, GatherElements
 void register_gather_nd(CudaKernelRegistry& r);      // gather_nd.cu
 void register_scatter(CudaKernelRegistry& r);        // scatter.cu: ScatterND, ScatterElements

@@ -1,5 +1,5 @@
-// OneHot, Trilu and Compress, and the refusal of NonZero and
-// NonMaxSuppression.
+// OneHot, Trilu and Compress (NonZero and NonMaxSuppression are in
+// data_dependent.cu).
 //  - OneHot: one thread per output element compares its position along the
 //    new axis with its index; depth is the output's static dim there and the
 //    off/on values are read from device memory, so neither needs to be a
@@ -19,9 +19,6 @@
 
 namespace kiln::cumove {
 namespace {
-
-constexpr const char* kDataDependent =
-    "its output size depends on the data, which static-shape engines cannot express";
 
 // ---- OneHot ----
 
@@ -242,7 +239,7 @@ Expected<CompressPlan> plan_compress(const LayerView& v) {
   const PlanTensor& x = v.in(0);
   const PlanTensor& cond = v.in(1);
   const PlanTensor& y = v.out(0);
-  if (!is_constant(v, 1)) return Unsupported("a condition computed at run time: ", kDataDependent);
+  if (!is_constant(v, 1)) return Unsupported("a condition computed at run time: the output size depends on the data");
   if (cond.dtype != DType::kBool || cond.dims.size() != 1) return Unsupported("condition must be a 1-D bool tensor");
   if (x.dtype != y.dtype) return Unsupported("input and output types differ");
   Node node = layer_node(v.layer);
@@ -336,14 +333,6 @@ void register_select(CudaKernelRegistry& r) {
   };
   r.add(std::move(compress));
 
-  CudaKernelDef dynamic;
-  dynamic.id = "kiln.data_dependent";
-  dynamic.ops = {"NonZero", "NonMaxSuppression"};
-  dynamic.supports = [](const LayerView&, std::string* why) { return refuse(why, kDataDependent); };
-  dynamic.create = [](const LayerView& v, CudaLibraries&) -> Expected<std::unique_ptr<CudaKernel>> {
-    return Unsupported(v.layer.op, ": ", kDataDependent);
-  };
-  r.add(std::move(dynamic));
 }
 
 }  // namespace kiln::cumove

@@ -232,10 +232,8 @@ struct NmsBox {
   double y1, x1, y2, x2;
 };
 
-template <typename T>
-__device__ NmsBox nms_box(const T* boxes, int64_t offset, bool center) {
-  double a = cuda::load_f(boxes, offset), b = cuda::load_f(boxes, offset + 1);
-  double c = cuda::load_f(boxes, offset + 2), d = cuda::load_f(boxes, offset + 3);
+__device__ NmsBox nms_box(const float* boxes, int64_t offset, bool center) {
+  double a = boxes[offset], b = boxes[offset + 1], c = boxes[offset + 2], d = boxes[offset + 3];
   if (center) return {b - d / 2, a - c / 2, b + d / 2, a + c / 2};
   return {fmin(a, c), fmin(b, d), fmax(a, c), fmax(b, d)};
 }
@@ -259,9 +257,8 @@ __device__ __forceinline__ bool sorts_before(const float* key, const int* idx, i
   return key[p] > key[q] || (key[p] == key[q] && idx[p] < idx[q]);
 }
 
-template <typename T>
-__global__ void __launch_bounds__(kNmsThreads) nms_select_kernel(const T* __restrict__ boxes,
-                                                                 const T* __restrict__ scores,
+__global__ void __launch_bounds__(kNmsThreads) nms_select_kernel(const float* __restrict__ boxes,
+                                                                 const float* __restrict__ scores,
                                                                  const int64_t* max_per_class, const float* iou,
                                                                  const float* score_threshold, NmsGeom g,
                                                                  int* __restrict__ kept_boxes,
@@ -271,14 +268,14 @@ __global__ void __launch_bounds__(kNmsThreads) nms_select_kernel(const T* __rest
   int* idx = reinterpret_cast<int*>(smem + g.padded);
   __shared__ int kept;
   const int64_t b = blockIdx.y, bc = b * g.classes + blockIdx.x;
-  const T* s = scores + bc * g.boxes;
+  const float* s = scores + bc * g.boxes;
   const float threshold = g.has_score ? *score_threshold : 0.f;
   int candidates = 0;
   for (int base = 0; base < g.padded; base += kNmsThreads) {
     int i = base + threadIdx.x;
     bool cand = false;
     if (i < g.padded) {
-      float v = i < g.boxes ? cuda::load_f(s, i) : -INFINITY;
+      float v = i < g.boxes ? s[i] : -INFINITY;
       cand = i < g.boxes && (!g.has_score || v > threshold);
       key[i] = cand && !isnan(v) ? v : -INFINITY;  // NaN sorts last, as in the CPU reference
       idx[i] = cand ? i : g.padded + i;
@@ -307,7 +304,7 @@ __global__ void __launch_bounds__(kNmsThreads) nms_select_kernel(const T* __rest
   int64_t limit = g.has_max ? *max_per_class : 0;
   limit = limit < 0 ? 0 : limit > g.cap ? g.cap : limit;
   const double iou_threshold = g.has_iou ? *iou : 0.0;
-  const T* box_base = boxes + b * g.boxes * 4;
+  const float* box_base = boxes + b * g.boxes * 4;
   if (threadIdx.x == 0) kept = 0;
   __syncthreads();
   for (int k = 0; k < candidates && kept < limit; ++k) {
@@ -348,7 +345,6 @@ __global__ void __launch_bounds__(kScanThreads) nms_gather_kernel(const int* __r
 }
 
 struct NmsPlan {
-  DType dtype = DType::kFloat32;
   NmsGeom g;
   uint64_t counts_bytes = 0;  // workspace: kept counts, then kept box indices
   uint64_t workspace = 0;
@@ -365,10 +361,10 @@ Expected<NmsPlan> plan_nms(const LayerView& v) {
   const PlanTensor& boxes = v.in(0);
   const PlanTensor& scores = v.in(1);
   const PlanTensor& y = v.out(0);
+  // The spec's only type; fp16 engines keep NMS in float32 (precision_fp16.cpp).
+  if (boxes.dtype != DType::kFloat32 || scores.dtype != DType::kFloat32)
+    return Unsupported("boxes and scores must be float32");
   NmsPlan p;
-  p.dtype = boxes.dtype;
-  if (scores.dtype != boxes.dtype || (p.dtype != DType::kFloat32 && p.dtype != DType::kFloat16 && p.dtype != DType::kBFloat16))
-    return Unsupported("boxes and scores must both be float32, float16 or bfloat16");
   if (boxes.dims.size() != 3 || scores.dims.size() != 3 || boxes.dims[2] != 4 || boxes.dims[0] != scores.dims[0] ||
       boxes.dims[1] != scores.dims[2])
     return Unsupported("boxes must be [batch, boxes, 4] and scores [batch, classes, boxes]");
@@ -403,36 +399,19 @@ class NmsKernel : public CudaKernel {
  public:
   explicit NmsKernel(NmsPlan p) : p_(p) {}
   Status init() {
-    switch (p_.dtype) {
-      case DType::kFloat16: return raise_smem(nms_select_kernel<__half>);
-      case DType::kBFloat16: return raise_smem(nms_select_kernel<__nv_bfloat16>);
-      default: return raise_smem(nms_select_kernel<float>);
-    }
-  }
-  Status enqueue(const LaunchArgs& a) override {
-    switch (p_.dtype) {
-      case DType::kFloat16: return typed<__half>(a);
-      case DType::kBFloat16: return typed<__nv_bfloat16>(a);
-      default: return typed<float>(a);
-    }
-  }
-
- private:
-  template <typename F>
-  Status raise_smem(F* kernel) {
-    KILN_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(p_.smem)));
+    KILN_CUDA_CHECK(cudaFuncSetAttribute(nms_select_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(p_.smem)));
     return Status::Ok();
   }
-  template <typename T>
-  Status typed(const LaunchArgs& a) {
+  Status enqueue(const LaunchArgs& a) override {
     const NmsGeom& g = p_.g;
     auto* counts = static_cast<int64_t*>(a.workspace);
     auto* kept = reinterpret_cast<int*>(static_cast<uint8_t*>(a.workspace) + p_.counts_bytes);
     auto opt = [&](size_t i) { return i < a.inputs.size() ? a.inputs[i] : nullptr; };
     if (g.batches * g.classes) {
       dim3 grid(static_cast<unsigned>(g.classes), static_cast<unsigned>(g.batches));
-      nms_select_kernel<T><<<grid, kNmsThreads, p_.smem, a.stream>>>(
-          static_cast<const T*>(a.inputs[0]), static_cast<const T*>(a.inputs[1]),
+      nms_select_kernel<<<grid, kNmsThreads, p_.smem, a.stream>>>(
+          static_cast<const float*>(a.inputs[0]), static_cast<const float*>(a.inputs[1]),
           static_cast<const int64_t*>(opt(2)), static_cast<const float*>(opt(3)), static_cast<const float*>(opt(4)), g,
           kept, counts);
     }
@@ -441,6 +420,8 @@ class NmsKernel : public CudaKernel {
     KILN_CUDA_CHECK_LAUNCH("cumove nms");
     return Status::Ok();
   }
+
+ private:
   NmsPlan p_;
 };
 

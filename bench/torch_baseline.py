@@ -4,8 +4,11 @@ same run: eager fp16, CUDA-graph replay, and torch.compile (inductor,
 --compile-mode, replayed from a CUDA graph) where its compile time fits.
 ResNet-50 (224x224, channels_last) and BERT-base (sequence 128).
 
-Usage: torch_baseline.py --model resnet50|bert --batches 1,32,256 [--compile [--compile-mode M]] --json OUT.json
-Times are medians of CUDA-event-timed iterations after warm-up.
+Usage: torch_baseline.py --model resnet50|bert --batches 1,32,256 [--compile [--compile-mode M]]
+       [--kernel-profile N] --json OUT.json
+Times are medians of CUDA-event-timed iterations after warm-up. --kernel-profile prints the N
+GPU kernels that take the most time in one replay of the fastest variant (torch.profiler), to
+compare with `kiln bench --dumpProfile` layer by layer.
 """
 import argparse
 import json
@@ -69,6 +72,21 @@ def graph_replay(model, name, inputs):
     return g.replay
 
 
+def print_kernel_profile(replay, top):
+    from torch.profiler import ProfilerActivity, profile
+    iters = 10
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(iters):
+            replay()
+        torch.cuda.synchronize()
+    rows = [e for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA]
+    rows.sort(key=lambda e: e.device_time_total, reverse=True)
+    total = sum(e.device_time_total for e in rows) / iters / 1000
+    print(f"kernel profile: {total:.3f} ms of GPU time per replay", flush=True)
+    for e in rows[:top]:
+        print(f"  {e.device_time_total / iters / 1000:8.4f} ms {e.count // iters:4d}x  {e.key[:110]}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -77,6 +95,7 @@ def main():
     # max-autotune's compile takes minutes per batch size; the default mode fits one device call.
     ap.add_argument("--compile-mode", default="default")
     ap.add_argument("--iters", type=int, default=100)
+    ap.add_argument("--kernel-profile", type=int, default=0, metavar="N")
     ap.add_argument("--json", required=True)
     args = ap.parse_args()
     torch.backends.cudnn.benchmark = True
@@ -103,6 +122,8 @@ def main():
                     # launch overhead does not decide small batches.
                     replay = graph_replay(compiled, args.model, inputs)
                     row["compile_ms"] = time_fn(replay, iters=args.iters)
+                    if args.kernel_profile:
+                        print_kernel_profile(replay, args.kernel_profile)
                     del replay
                 except Exception as e:  # report, keep the other numbers
                     row["compile_error"] = f"{type(e).__name__}: {e}"[:300]

@@ -9,8 +9,8 @@
 #   stages: build unit gpu conformance models profile bench accuracy
 #   models: exports ResNet-50 and BERT-base with both exporters (KILN_MODELS=bench:
 #   only the two exports the benchmark runs); profile: `kiln bench --verbose
-#   --dumpProfile` on ResNet-50 batch 1 and BERT batch 32 (build report,
-#   memory, per-layer times)
+#   --dumpProfile` on ResNet-50 batch 1 and 32 and BERT batch 32 (build report,
+#   memory, per-layer times), and torch.compile's top kernels on ResNet-50 batch 32
 # Needs: the Debian packages in .carry/debs (CLI11 and GoogleTest headers),
 # which scripts/carry_deps.sh downloads on the development machine.
 set -uo pipefail
@@ -75,12 +75,17 @@ if has models; then
   note "exports: rc=$? $(grep -c exported "$out/export.log") models; $(grep -c FAILED "$out/export.log") failed"
 fi
 if has profile; then
-  for spec in "resnet50_ts input:1x3x224x224 resnet50_b1" "bert_dynamo input_ids:32x128,attention_mask:32x128 bert_b32"; do
+  for spec in "resnet50_ts input:1x3x224x224 resnet50_b1" "resnet50_ts input:32x3x224x224 resnet50_b32" \
+    "bert_dynamo input_ids:32x128,attention_mask:32x128 bert_b32"; do
     set -- $spec
     timeout 120 "$kiln" bench --onnx=$models/$1.onnx --fp16 --shapes=$2 --duration=1 --warmUp=200 --noDataTransfers \
       --verbose --dumpProfile >"$out/profile_$3.txt" 2>&1
     note "profile $3: rc=$? $(grep -E 'build time|memory:|Latency' "$out/profile_$3.txt" | tr '\n' ' ' | cut -c1-400)"
   done
+  # torch.compile's kernels on ResNet-50 batch 32, to set beside Kiln's layers.
+  timeout 180 $py bench/torch_baseline.py --model resnet50 --batches 32 --compile --kernel-profile 40 \
+    --json "$out/torch_profile.json" >"$out/profile_torch_resnet50_b32.txt" 2>&1
+  note "profile torch.compile resnet50_b32: rc=$? $(grep 'kernel profile' "$out/profile_torch_resnet50_b32.txt")"
 fi
 if has conformance; then
   timeout 240 $py tests/conformance/run_conformance.py --build-dir build-gpu --device cuda --jobs "$jobs" \

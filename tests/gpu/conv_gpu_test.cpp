@@ -542,6 +542,31 @@ TEST(CudaPool, ResNetStemAndHeadFp16ChannelsLast) {
   }
 }
 
+// The channels-last pool kernel at each lane width (8 fp16/bf16 or 4 float
+// channels per thread, one where channels do not divide), max and average,
+// with pads, dilations, ceil mode and a 1-D pool.
+TEST(CudaPool, ChannelsLastLaneWidths) {
+  KILN_REQUIRE_GPU();
+  for (DType t : {DType::kFloat16, DType::kBFloat16, DType::kFloat32}) {
+    for (int64_t c : {24, 12, 5}) {
+      SCOPED_TRACE(str(dtype_name(t), " C=", c));
+      Recipe r = [t, c](TestGraph& g) {
+        Value* x = g.input("x", t, {3, c, 17, 14}, 91);
+        g.output(g.op("MaxPool", "max", {x},
+                      {{"kernel_shape", ints({3, 2})}, {"strides", ints({2, 1})}, {"pads", ints({1, 0, 1, 1})},
+                       {"dilations", ints({1, 2})}}));
+        g.output(g.op("AveragePool", "avg", {x},
+                      {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 0, 1})},
+                       {"ceil_mode", Attr::of_int(1)}}));
+        g.output(g.op("AveragePool", "avg_pad", {x},
+                      {{"kernel_shape", ints({2, 3})}, {"pads", ints({1, 1, 1, 1})}, {"count_include_pad", Attr::of_int(1)}}));
+      };
+      BuildReport rep = check_recipe(r, true, t == DType::kFloat32 ? 1e-6 : 5e-3);
+      EXPECT_EQ(count_kernel(rep, "kiln.pool"), 3) << rep.to_text();
+    }
+  }
+}
+
 // Indices count positions of the logical NCHW tensor whatever the layout.
 TEST(CudaPool, MaxPoolIndicesChannelsLast) {
   KILN_REQUIRE_GPU();

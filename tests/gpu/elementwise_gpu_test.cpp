@@ -363,17 +363,19 @@ TEST(ElementwiseGpu, CastEveryPairExactly) {
 
 TEST(ElementwiseGpu, ReformatRoundTripsEveryElementSize) {
   KILN_REQUIRE_GPU();
-  for (DType t : {DType::kFloat32, DType::kFloat16, DType::kUInt8, DType::kInt64}) {
-    SCOPED_TRACE(dtype_name(t));
-    expect_matches(
-        [&](Net& n) {
-          Value* x = n.input("x", t, {2, 37, 5, 33}, 0, 100);
-          Value* nhwc = n.node("Reformat", {x}, {}, "kiln");
-          nhwc->layout = Layout::kNHWC;
-          n.output(n.node("Reformat", {nhwc}, {}, "kiln"));
-        },
-        false, 0, "kiln.reformat");
-  }
+  // 37 channels go through 32x32 tiles; 3, 8 and 1 through the narrow path (one thread per pixel).
+  for (const std::vector<int64_t>& dims : std::vector<std::vector<int64_t>>{{2, 37, 5, 33}, {2, 3, 5, 33}, {3, 8, 7, 9}, {1, 1, 4, 4}})
+    for (DType t : {DType::kFloat32, DType::kFloat16, DType::kUInt8, DType::kInt64}) {
+      SCOPED_TRACE(str(dtype_name(t), dims_to_string(dims)));
+      expect_matches(
+          [&](Net& n) {
+            Value* x = n.input("x", t, dims, 0, 100);
+            Value* nhwc = n.node("Reformat", {x}, {}, "kiln");
+            nhwc->layout = Layout::kNHWC;
+            n.output(n.node("Reformat", {nhwc}, {}, "kiln"));
+          },
+          false, 0, "kiln.reformat");
+    }
 }
 
 TEST(ElementwiseGpu, NhwcElementwiseLayers) {

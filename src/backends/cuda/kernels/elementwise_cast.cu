@@ -143,8 +143,32 @@ __global__ void transpose_kernel(const E* x, E* y, int64_t batch, int64_t rows, 
   }
 }
 
+// Few rows (an image's 3 channels into NHWC): a 32x32 tile would leave most
+// of its threads idle, so each thread moves one column instead; reads of each
+// row and the rows-wide writes are both contiguous across a warp.
+constexpr int64_t kNarrowRows = 8;
+
+template <typename E>
+__global__ void transpose_narrow_kernel(const E* __restrict__ x, E* __restrict__ y, int64_t batch, int rows,
+                                        int64_t cols) {
+  const int64_t total = batch * cols;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t b = i / cols, c = i - b * cols;
+    const E* src = x + b * rows * cols + c;
+    E* dst = y + i * rows;
+    for (int r = 0; r < rows; ++r) dst[r] = src[r * cols];
+  }
+}
+
 template <typename E>
 Status run_transpose(const TransposeParams& p, const void* x, void* y, cudaStream_t s) {
+  if (p.rows <= kNarrowRows) {
+    transpose_narrow_kernel<E><<<blocks_for(p.batch * p.cols), kThreads, 0, s>>>(
+        static_cast<const E*>(x), static_cast<E*>(y), p.batch, static_cast<int>(p.rows), p.cols);
+    KILN_CUDA_CHECK_LAUNCH("kiln.reformat narrow transpose kernel");
+    return Status::Ok();
+  }
   int64_t tiles = p.batch * ((p.rows + kTile - 1) / kTile) * ((p.cols + kTile - 1) / kTile);
   int64_t blocks = tiles < 65535LL * 32 ? tiles : 65535LL * 32;
   transpose_kernel<E><<<static_cast<unsigned>(blocks), dim3(kTile, kTileRows), 0, s>>>(

@@ -49,13 +49,41 @@ __host__ __device__ __forceinline__ void st(__nv_bfloat16* p, int64_t i, A v) {
   p[i] = __float2bfloat16_rn(static_cast<float>(v));
 }
 
-__host__ __device__ __forceinline__ int64_t floor_div(int64_t a, int64_t b) {
-  const int64_t q = a / b;
+template <typename I>
+__host__ __device__ __forceinline__ I floor_div(I a, I b) {
+  const I q = a / b;
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
-__host__ __device__ __forceinline__ int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
-__host__ __device__ __forceinline__ int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+template <typename I>
+__host__ __device__ __forceinline__ I imax(I a, I b) {
+  return a > b ? a : b;
+}
+template <typename I>
+__host__ __device__ __forceinline__ I imin(I a, I b) {
+  return a < b ? a : b;
+}
+
+// The taps of output position o[] along each axis, in index type I: the
+// first input position, how many lie inside the input, their product, and
+// the window's size counting padding (count_include_pad's divisor).
+template <typename I, typename A, typename G>
+__host__ __device__ __forceinline__ void window_taps(const G& g, const I o[3], I first[3], I count[3], I& valid,
+                                                     A& divisor) {
+  valid = 1;
+  divisor = 1;
+  for (int j = 0; j < 3; ++j) {
+    const I in = static_cast<I>(g.in[j]), k = static_cast<I>(g.k[j]), d = static_cast<I>(g.d[j]);
+    const I base = o[j] * static_cast<I>(g.s[j]) - static_cast<I>(g.pb[j]);
+    const I lo = imax<I>(0, -floor_div<I>(base, d));
+    const I hi = imin<I>(k, floor_div<I>(in - 1 - base, d) + 1);
+    const I padded = imin<I>(k, imax<I>(0, floor_div<I>(in + static_cast<I>(g.pe[j]) - 1 - base, d) + 1));
+    first[j] = base + lo * d;
+    count[j] = imax<I>(0, hi - lo);
+    valid *= count[j];
+    divisor *= static_cast<A>(padded);
+  }
+}
 
 template <typename A>
 __host__ __device__ __forceinline__ A lp_term(A v, int p) {
@@ -90,19 +118,9 @@ __host__ __device__ inline void pool_element(const T* x, T* y, int64_t* ind, con
     n = i / (s_out * g.C);
   }
   const int64_t o[3] = {so / (g.out[1] * g.out[2]), (so / g.out[2]) % g.out[1], so % g.out[2]};
-  int64_t first[3], count[3];
-  A divisor = 1;
-  int64_t valid = 1;
-  for (int j = 0; j < 3; ++j) {
-    const int64_t base = o[j] * g.s[j] - g.pb[j];
-    const int64_t lo = imax(0, -floor_div(base, g.d[j]));
-    const int64_t hi = imin(g.k[j], floor_div(g.in[j] - 1 - base, g.d[j]) + 1);
-    const int64_t padded = imin(g.k[j], imax(0, floor_div(g.in[j] + g.pe[j] - 1 - base, g.d[j]) + 1));
-    first[j] = base + lo * g.d[j];
-    count[j] = imax(0, hi - lo);
-    valid *= count[j];
-    divisor *= static_cast<A>(padded);
-  }
+  int64_t first[3], count[3], valid;
+  A divisor;
+  window_taps(g, o, first, count, valid, divisor);
   const int64_t xb = g.x_cl ? n * s_in * g.C + c : (n * g.C + c) * s_in;
   const int64_t step = g.x_cl ? g.C : 1;
   A acc = 0;
@@ -216,11 +234,6 @@ struct alignas(sizeof(T) * V) Lanes {
   T v[V];
 };
 
-__device__ __forceinline__ int floor_div32(int a, int b) {
-  const int q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
 template <typename T, int V>
 __global__ void __launch_bounds__(256) pool_channels_last_kernel(const T* __restrict__ x, T* __restrict__ y,
                                                                  PoolGeom32 g, int total) {
@@ -235,18 +248,9 @@ __global__ void __launch_bounds__(256) pool_channels_last_kernel(const T* __rest
       rest = q;
     }
     const int n = rest;
-    int first[3], count[3], valid = 1;
-    float divisor = 1;
-    for (int j = 0; j < 3; ++j) {
-      const int base = o[j] * g.s[j] - g.pb[j];
-      const int lo = max(0, -floor_div32(base, g.d[j]));
-      const int hi = min(g.k[j], floor_div32(g.in[j] - 1 - base, g.d[j]) + 1);
-      const int padded = min(g.k[j], max(0, floor_div32(g.in[j] + g.pe[j] - 1 - base, g.d[j]) + 1));
-      first[j] = base + lo * g.d[j];
-      count[j] = max(0, hi - lo);
-      valid *= count[j];
-      divisor *= static_cast<float>(padded);
-    }
+    int first[3], count[3], valid;
+    float divisor;
+    window_taps(g, o, first, count, valid, divisor);
     const T* xb = x + static_cast<int64_t>(n) * s_in * g.C + group * V;
     float acc[V];
     for (int c = 0; c < V; ++c) acc[c] = 0.f;

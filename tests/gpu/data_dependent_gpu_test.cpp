@@ -155,23 +155,19 @@ TEST(CudaDataDependent, CudaGraphReplayReportsNewDims) {
   KILN_REQUIRE_GPU();
   testing::PassNet net;
   net.output(net.node("NonZero", {net.input("x", {64, 33})}));
-  CudaBuildTarget target;
   BuildOptions options;
   options.autotune = false;
-  auto plan = build_engine_from_graph(*net.graph, options, target, nullptr);
-  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
-  auto engine = CudaEngine::create(std::move(plan).value());
-  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
-  auto ctx = (*engine)->create_context();
-  ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
-  const EnginePlan& p = (*engine)->plan();
+  auto built = testing::build_gpu_engine(*net.graph, options);
+  ASSERT_TRUE(built.ok()) << built.status().to_string();
+  ExecutionContext& ctx = *built->context;
+  const EnginePlan& p = built->plan();
   const PlanTensor& y = p.tensors[static_cast<size_t>(p.outputs[0])];
   EXPECT_EQ(y.dims, (std::vector<int64_t>{2, 64 * 33}));
   void *dx = nullptr, *dy = nullptr;
   ASSERT_EQ(cudaMalloc(&dx, 64 * 33 * 4), cudaSuccess);
   ASSERT_EQ(cudaMalloc(&dy, y.bytes), cudaSuccess);
-  ASSERT_TRUE((*ctx)->set_tensor_address("x", dx).ok());
-  ASSERT_TRUE((*ctx)->set_tensor_address(y.name, dy).ok());
+  ASSERT_TRUE(ctx.set_tensor_address("x", dx).ok());
+  ASSERT_TRUE(ctx.set_tensor_address(y.name, dy).ok());
   cudaStream_t stream = nullptr;
   ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
   for (double zero_below : {0.5, -2.0, 0.9, 2.0}) {
@@ -179,8 +175,8 @@ TEST(CudaDataDependent, CudaGraphReplayReportsNewDims) {
     int64_t count = 0;
     for (int64_t i = 0; i < x.numel(); ++i) count += x.get_f64(i) != 0;
     ASSERT_EQ(cudaMemcpy(dx, x.bytes(), x.nbytes(), cudaMemcpyHostToDevice), cudaSuccess);
-    ASSERT_TRUE((*ctx)->enqueue_graph(stream).ok());
-    auto dims = (*ctx)->tensor_dims(y.name, stream);
+    ASSERT_TRUE(ctx.enqueue_graph(stream).ok());
+    auto dims = ctx.tensor_dims(y.name, stream);
     ASSERT_TRUE(dims.ok()) << dims.status().to_string();
     EXPECT_EQ(*dims, (std::vector<int64_t>{2, count})) << zero_below;
   }

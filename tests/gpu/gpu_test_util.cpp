@@ -25,13 +25,20 @@ constexpr size_t kGuard = 256;
 constexpr uint8_t kGuardByte = 0xA5;
 }  // namespace
 
+Expected<GpuEngine> build_gpu_engine(Graph& graph, const BuildOptions& options, BuildReport* report) {
+  CudaBuildTarget target;
+  KILN_ASSIGN_OR_RETURN(EnginePlan plan, build_engine_from_graph(graph, options, target, report));
+  GpuEngine e;
+  KILN_ASSIGN_OR_RETURN(e.engine, CudaEngine::create(std::move(plan)));
+  KILN_ASSIGN_OR_RETURN(e.context, e.engine->create_context());
+  return e;
+}
+
 Expected<GpuRun> run_graph_gpu(Graph& graph, const std::map<std::string, Tensor>& inputs, const BuildOptions& options) {
   GpuRun run;
-  CudaBuildTarget target;
-  KILN_ASSIGN_OR_RETURN(EnginePlan plan, build_engine_from_graph(graph, options, target, &run.report));
-  KILN_ASSIGN_OR_RETURN(auto engine, CudaEngine::create(std::move(plan)));
-  KILN_ASSIGN_OR_RETURN(auto ctx, engine->create_context());
-  const EnginePlan& p = engine->plan();
+  KILN_ASSIGN_OR_RETURN(GpuEngine built, build_gpu_engine(graph, options, &run.report));
+  auto& ctx = built.context;
+  const EnginePlan& p = built.plan();
   std::vector<void*> buffers;
   auto free_all = [&] {
     for (void* b : buffers) cudaFree(b);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/cuda_engine.h"
 #include "builder/engine_builder.h"
 #include "ir/graph.h"
 
@@ -31,6 +32,14 @@ struct GpuRun {
   BuildReport report;
   bool guards_intact = true;
 };
+
+// An engine built for the GPU from a graph, with one execution context.
+struct GpuEngine {
+  std::shared_ptr<CudaEngine> engine;
+  std::unique_ptr<ExecutionContext> context;
+  const EnginePlan& plan() const { return engine->plan(); }
+};
+Expected<GpuEngine> build_gpu_engine(Graph& graph, const BuildOptions& options, BuildReport* report = nullptr);
 
 // Builds an engine from `graph` (consumed) and runs it once on `inputs`.
 Expected<GpuRun> run_graph_gpu(Graph& graph, const std::map<std::string, Tensor>& inputs, const BuildOptions& options);

@@ -538,14 +538,10 @@ TEST(MatMulGpu, CudaGraphReplay) {
   BuildOptions options;
   options.fp16 = true;
   options.autotune = false;
-  CudaBuildTarget target;
-  auto plan = build_engine_from_graph(*gpu.graph, options, target);
-  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
-  auto engine = CudaEngine::create(std::move(plan).value());
-  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
-  auto ctx = (*engine)->create_context();
-  ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
-  const EnginePlan& p = (*engine)->plan();
+  auto built = testing::build_gpu_engine(*gpu.graph, options);
+  ASSERT_TRUE(built.ok()) << built.status().to_string();
+  ExecutionContext& ctx = *built->context;
+  const EnginePlan& p = built->plan();
   std::vector<void*> buffers;
   cudaStream_t stream = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
@@ -557,16 +553,16 @@ TEST(MatMulGpu, CudaGraphReplay) {
     if (d) buffers.push_back(d);
     if (st.ok())
       st = cuda_status(cudaMemcpy(d, gpu.feeds.at(pt.name).bytes(), pt.bytes, cudaMemcpyHostToDevice), "upload");
-    if (st.ok()) st = (*ctx)->set_tensor_address(pt.name, d);
+    if (st.ok()) st = ctx.set_tensor_address(pt.name, d);
   }
   const PlanTensor& out = p.tensors[static_cast<size_t>(p.outputs.at(0))];
   void* d_out = nullptr;
   if (st.ok()) st = cuda_status(cudaMalloc(&d_out, out.bytes), "cudaMalloc");
   if (d_out) buffers.push_back(d_out);
-  if (st.ok()) st = (*ctx)->set_tensor_address(out.name, d_out);
+  if (st.ok()) st = ctx.set_tensor_address(out.name, d_out);
   for (int rep = 0; rep < 2 && st.ok(); ++rep) {
     if (st.ok()) st = cuda_status(cudaMemsetAsync(d_out, 0xff, out.bytes, stream), "cudaMemsetAsync");
-    if (st.ok()) st = (*ctx)->enqueue_graph(stream);
+    if (st.ok()) st = ctx.enqueue_graph(stream);
     if (st.ok()) st = cuda_status(cudaStreamSynchronize(stream), "replay");
     if (!st.ok()) break;
     Tensor got = Tensor::alloc(out.dtype, out.dims).value();

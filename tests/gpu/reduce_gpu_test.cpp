@@ -412,19 +412,15 @@ struct Bound {
 // Builds `gpu` as an engine, replays it as a CUDA graph three times and
 // compares its first output with `want`.
 void expect_replay_matches(Chain& gpu, const std::vector<Tensor>& want, const BuildOptions& options, double tol) {
-  CudaBuildTarget target;
-  auto plan = build_engine_from_graph(*gpu.graph, options, target, nullptr);
-  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
-  auto engine = CudaEngine::create(std::move(plan).value());
-  ASSERT_TRUE(engine.ok()) << engine.status().to_string();
-  auto ctx = (*engine)->create_context();
-  ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
-  const EnginePlan& p = (*engine)->plan();
+  auto built = testing::build_gpu_engine(*gpu.graph, options);
+  ASSERT_TRUE(built.ok()) << built.status().to_string();
+  ExecutionContext& ctx = *built->context;
+  const EnginePlan& p = built->plan();
   Bound bound;
-  ASSERT_TRUE(bound.bind(**ctx, p, gpu.inputs).ok());
+  ASSERT_TRUE(bound.bind(ctx, p, gpu.inputs).ok());
   cudaStream_t stream;
   ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*ctx)->enqueue_graph(stream).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ctx.enqueue_graph(stream).ok());
   ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
   cudaStreamDestroy(stream);
   const PlanTensor& out = p.tensors[static_cast<size_t>(p.outputs[0])];
@@ -679,21 +675,17 @@ TEST(CuReduceGpu, FusedSoftmaxReplaysAsCudaGraph) {
 double replay_ms(const OpCase& c, int64_t* bytes) {
   auto g = build_case_graph(c, 3);
   if (!g.ok()) return -1;
-  CudaBuildTarget target;
   BuildOptions options;
   options.autotune = false;
-  auto plan = build_engine_from_graph(*g->graph, options, target, nullptr);
-  if (!plan.ok()) return -1;
-  auto engine = CudaEngine::create(std::move(plan).value());
-  if (!engine.ok()) return -1;
-  auto ctx = (*engine)->create_context();
-  if (!ctx.ok()) return -1;
-  const EnginePlan& p = (*engine)->plan();
+  auto built = testing::build_gpu_engine(*g->graph, options);
+  if (!built.ok()) return -1;
+  ExecutionContext& ctx = *built->context;
+  const EnginePlan& p = built->plan();
   *bytes = 0;
   for (const auto* list : {&p.inputs, &p.outputs})
     for (int32_t t : *list) *bytes += static_cast<int64_t>(p.tensors[static_cast<size_t>(t)].bytes);
   Bound bound;
-  if (!bound.bind(**ctx, p, g->inputs).ok()) return -1;
+  if (!bound.bind(ctx, p, g->inputs).ok()) return -1;
   cudaStream_t stream;
   cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
   cudaEvent_t start, stop;
@@ -701,10 +693,10 @@ double replay_ms(const OpCase& c, int64_t* bytes) {
   cudaEventCreate(&stop);
   std::vector<float> times;
   bool ok = true;
-  for (int i = 0; i < 10 && ok; ++i) ok = (*ctx)->enqueue_graph(stream).ok();
+  for (int i = 0; i < 10 && ok; ++i) ok = ctx.enqueue_graph(stream).ok();
   for (int rep = 0; rep < 21 && ok; ++rep) {
     cudaEventRecord(start, stream);
-    for (int i = 0; i < 20 && ok; ++i) ok = (*ctx)->enqueue_graph(stream).ok();
+    for (int i = 0; i < 20 && ok; ++i) ok = ctx.enqueue_graph(stream).ok();
     cudaEventRecord(stop, stream);
     cudaEventSynchronize(stop);
     float ms = 0;
